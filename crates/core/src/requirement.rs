@@ -120,8 +120,7 @@ impl Requirement {
                 _ => Op::Eq,
             };
             let Some(Token::Version(text)) = iter.next() else { return Err(invalid()) };
-            let (version, missing_patch) = Version::parse_inner(text, op == Op::Compatible)
-                .map_err(|_| invalid())?;
+            let (version, missing_patch) = Version::parse_inner(text, op == Op::Compatible).map_err(|_| invalid())?;
             any_of.last_mut().expect("never empty").push(Clause { op, version, missing_patch });
             match iter.next() {
                 None => break,
@@ -140,11 +139,8 @@ impl Requirement {
 
     /// The canonical spelling: one space after each operator, `==` written out.
     pub fn normalized(&self) -> String {
-        let ors: Vec<String> = self
-            .any_of
-            .iter()
-            .map(|all| all.iter().map(Clause::to_string).collect::<Vec<_>>().join(" and "))
-            .collect();
+        let ors: Vec<String> =
+            self.any_of.iter().map(|all| all.iter().map(Clause::to_string).collect::<Vec<_>>().join(" and ")).collect();
         ors.join(" or ")
     }
 
@@ -182,10 +178,7 @@ impl Clause {
                 let upper = if self.missing_patch {
                     Version { pre: vec![Identifier::Numeric(0)], ..Version::new(req.major + 1, 0, 0) }
                 } else {
-                    Version {
-                        pre: vec![Identifier::Numeric(0)],
-                        ..Version::new(req.major, req.minor + 1, 0)
-                    }
+                    Version { pre: vec![Identifier::Numeric(0)], ..Version::new(req.major, req.minor + 1, 0) }
                 };
                 pre_ok && v.cmp_precedence(req).is_ge() && v.cmp_precedence(&upper).is_lt()
             }
@@ -282,24 +275,30 @@ mod tests {
     #[test]
     fn refuses_what_elixir_and_hexpm_refuse() {
         for bad in [
-            "", "~>", "~> invalid", "== 1.0", ">= 1.0", "1.0", "~> 1", "and 1.0.0", "1.0.0 and",
-            "1.0.0 or", "~> 1.0 and and ~> 2.0", ">> 1.0.0", "=~ 1.0.0", "~> 1.0 ~> 2.0",
-            "1.0.0 && 2.0.0", "> 1.0.0\n", "= 1.0.0", "~> 1.0.x",
+            "",
+            "~>",
+            "~> invalid",
+            "== 1.0",
+            ">= 1.0",
+            "1.0",
+            "~> 1",
+            "and 1.0.0",
+            "1.0.0 and",
+            "1.0.0 or",
+            "~> 1.0 and and ~> 2.0",
+            ">> 1.0.0",
+            "=~ 1.0.0",
+            "~> 1.0 ~> 2.0",
+            "1.0.0 && 2.0.0",
+            "> 1.0.0\n",
+            "= 1.0.0",
+            "~> 1.0.x",
         ] {
-            assert!(
-                matches!(Requirement::parse(bad), Err(RequirementError::Invalid(_))),
-                "{bad:?} should be invalid"
-            );
+            assert!(matches!(Requirement::parse(bad), Err(RequirementError::Invalid(_))), "{bad:?} should be invalid");
         }
         assert!(matches!(Requirement::parse("!= 1.0.0"), Err(RequirementError::NotEqualForbidden(_))));
-        assert!(matches!(
-            Requirement::parse(">= 1.0.0 and != 1.2.0"),
-            Err(RequirementError::NotEqualForbidden(_))
-        ));
-        assert_eq!(
-            Requirement::parse("~> invalid").unwrap_err().to_string(),
-            "invalid requirement: \"~> invalid\""
-        );
+        assert!(matches!(Requirement::parse(">= 1.0.0 and != 1.2.0"), Err(RequirementError::NotEqualForbidden(_))));
+        assert_eq!(Requirement::parse("~> invalid").unwrap_err().to_string(), "invalid requirement: \"~> invalid\"");
     }
 
     #[test]
@@ -341,9 +340,7 @@ mod tests {
     }
 
     fn clause_string() -> impl Strategy<Value = String> {
-        let op = prop_oneof![
-            Just(""), Just("== "), Just(">"), Just(">= "), Just("< "), Just("<="), Just("~> ")
-        ];
+        let op = prop_oneof![Just(""), Just("== "), Just(">"), Just(">= "), Just("< "), Just("<="), Just("~> ")];
         (op, crate::version::tests::version_string(), any::<bool>()).prop_map(|(op, ver, short)| {
             if op == "~> " && short {
                 // the two-part form `~> MAJOR.MINOR`

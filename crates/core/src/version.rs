@@ -59,10 +59,7 @@ impl Version {
 
     /// Parses the version of a requirement clause; with `allow_missing_patch` (`~>` only) the
     /// patch may be left out, which the second value reports.
-    pub(crate) fn parse_inner(
-        raw: &str,
-        allow_missing_patch: bool,
-    ) -> Result<(Self, bool), VersionError> {
+    pub(crate) fn parse_inner(raw: &str, allow_missing_patch: bool) -> Result<(Self, bool), VersionError> {
         let (rest, build) = match raw.split_once('+') {
             Some((rest, build)) => (rest, Some(build)),
             None => (raw, None),
@@ -126,9 +123,7 @@ fn parse_number(part: Option<&str>) -> Result<u64, VersionError> {
 
 /// Digits only, and no leading zero unless the number is zero itself.
 fn is_numeric(part: &str) -> bool {
-    !part.is_empty()
-        && part.bytes().all(|b| b.is_ascii_digit())
-        && !(part.len() > 1 && part.starts_with('0'))
+    !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && !(part.len() > 1 && part.starts_with('0'))
 }
 
 fn parse_pre(pre: &str) -> Result<Vec<Identifier>, VersionError> {
@@ -153,9 +148,7 @@ fn parse_pre(pre: &str) -> Result<Vec<Identifier>, VersionError> {
 }
 
 fn valid_build(build: &str) -> bool {
-    build
-        .split('.')
-        .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    build.split('.').all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 fn cmp_pre(a: &[Identifier], b: &[Identifier]) -> Ordering {
@@ -255,8 +248,23 @@ pub(crate) mod tests {
     #[test]
     fn refuses_what_elixir_refuses() {
         for bad in [
-            "", "1", "1.2", "1.2.3.4", "01.2.3", "1.02.3", "1.2.03", "1.2.3-", "1.2.3-01",
-            "1.2.3-a..b", "1.2.3+", "1.2.3-a_b", " 1.2.3", "1.2.3 ", "v1.2.3", "1.2.3-é", "-1.2.3",
+            "",
+            "1",
+            "1.2",
+            "1.2.3.4",
+            "01.2.3",
+            "1.02.3",
+            "1.2.03",
+            "1.2.3-",
+            "1.2.3-01",
+            "1.2.3-a..b",
+            "1.2.3+",
+            "1.2.3-a_b",
+            " 1.2.3",
+            "1.2.3 ",
+            "v1.2.3",
+            "1.2.3-é",
+            "-1.2.3",
             "1.2.x",
         ] {
             assert_eq!(Version::parse(bad), Err(VersionError::Invalid), "{bad:?}");
@@ -267,15 +275,9 @@ pub(crate) mod tests {
     fn enforces_hexpm_limits() {
         assert!(Version::parse("99999999999999.0.0").is_ok());
         assert_eq!(Version::parse("100000000000000.0.0"), Err(VersionError::NumberTooLarge));
-        assert_eq!(
-            Version::parse("1.0.99999999999999999999999"),
-            Err(VersionError::NumberTooLarge)
-        );
+        assert_eq!(Version::parse("1.0.99999999999999999999999"), Err(VersionError::NumberTooLarge));
         assert!(Version::parse(&format!("1.0.0-{}", "a".repeat(64))).is_ok());
-        assert_eq!(
-            Version::parse(&format!("1.0.0-{}", "a".repeat(65))),
-            Err(VersionError::PreTooLong)
-        );
+        assert_eq!(Version::parse(&format!("1.0.0-{}", "a".repeat(65))), Err(VersionError::PreTooLong));
         assert_eq!(Version::parse_for_release("1.0.0+b"), Err(VersionError::BuildNotAllowed));
         assert!(Version::parse_for_release("1.0.0-rc.0").is_ok());
     }
@@ -283,8 +285,17 @@ pub(crate) mod tests {
     #[test]
     fn semver_spec_precedence_example() {
         let chain = [
-            "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2",
-            "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0",
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.0.1",
+            "1.1.0",
+            "2.0.0",
         ];
         for pair in chain.windows(2) {
             assert!(v(pair[0]) < v(pair[1]), "{} < {}", pair[0], pair[1]);
@@ -294,10 +305,7 @@ pub(crate) mod tests {
     }
 
     fn identifier() -> impl Strategy<Value = String> {
-        prop_oneof![
-            (0u64..1000).prop_map(|n| n.to_string()),
-            "[a-zA-Z-][a-zA-Z0-9-]{0,6}".prop_map(|s| s),
-        ]
+        prop_oneof![(0u64..1000).prop_map(|n| n.to_string()), "[a-zA-Z-][a-zA-Z0-9-]{0,6}".prop_map(|s| s),]
     }
 
     pub(crate) fn version_string() -> impl Strategy<Value = String> {

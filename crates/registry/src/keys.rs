@@ -46,7 +46,8 @@ impl SigningKey {
     /// Makes a new 2048-bit key.
     pub fn generate() -> Result<Self, KeyError> {
         let mut rng = rsa::rand_core::OsRng;
-        let private = RsaPrivateKey::new(&mut rng, GENERATED_KEY_BITS).map_err(|e| KeyError::Generate(e.to_string()))?;
+        let private =
+            RsaPrivateKey::new(&mut rng, GENERATED_KEY_BITS).map_err(|e| KeyError::Generate(e.to_string()))?;
         Self::from_private(private)
     }
 
@@ -185,7 +186,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (input, want) in [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy")] {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64_unpadded(input.as_bytes()), want);
         }
     }

@@ -71,7 +71,11 @@ fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, RegistryError> {
 }
 
 /// A verified `/names` of `repository`.
-pub fn decode_names(gzipped: &[u8], key: &VerifyingKey, repository: &str) -> Result<proto::names::Names, RegistryError> {
+pub fn decode_names(
+    gzipped: &[u8],
+    key: &VerifyingKey,
+    repository: &str,
+) -> Result<proto::names::Names, RegistryError> {
     let names: proto::names::Names = decode(&verified_payload(gzipped, key)?)?;
     check_repository(repository, &names.repository)?;
     Ok(names)

@@ -70,12 +70,12 @@ fn fixture_checks_refuse_the_wrong_origin_key_or_bytes() {
         Err(hexyard_registry::RegistryError::WrongRepository { .. })
     ));
     let foo = read("registry-acme/packages/foo");
-    assert!(matches!(decode_package(&foo, &key, "acme", "bar"), Err(hexyard_registry::RegistryError::WrongName { .. })));
+    assert!(matches!(
+        decode_package(&foo, &key, "acme", "bar"),
+        Err(hexyard_registry::RegistryError::WrongName { .. })
+    ));
     let other = SigningKey::generate().unwrap();
-    assert_eq!(
-        decode_names(&names, other.verifying_key(), "acme"),
-        Err(hexyard_registry::RegistryError::BadSignature)
-    );
+    assert_eq!(decode_names(&names, other.verifying_key(), "acme"), Err(hexyard_registry::RegistryError::BadSignature));
     assert!(matches!(decode_names(b"not gzip", &key, "acme"), Err(hexyard_registry::RegistryError::Gzip(_))));
 }
 
@@ -127,7 +127,8 @@ fn our_resources_decode_to_the_fixture_messages() {
         let ours = sign_and_gzip(&build::package("acme", entry), &key);
         let mut ours = decode_package(&ours, &public, "acme", &entry.name).unwrap();
         let mut theirs =
-            decode_package(&read(&format!("registry-acme/packages/{}", entry.name)), &public, "acme", &entry.name).unwrap();
+            decode_package(&read(&format!("registry-acme/packages/{}", entry.name)), &public, "acme", &entry.name)
+                .unwrap();
         // the publication time is the only thing the two builds do not share
         for (a, b) in ours.releases.iter_mut().zip(&theirs.releases) {
             a.published_at = b.published_at;

@@ -28,9 +28,7 @@ pub enum TarballError {
     BadVersion(String),
     #[error("invalid tarball checksum")]
     InvalidChecksum,
-    #[error(
-        "tarball checksum mismatch\n\nExpected (base16-encoded): {expected}\nActual   (base16-encoded): {actual}"
-    )]
+    #[error("tarball checksum mismatch\n\nExpected (base16-encoded): {expected}\nActual   (base16-encoded): {actual}")]
     ChecksumMismatch { expected: String, actual: String },
     #[error("error reading package metadata: {0}")]
     MetadataSyntax(String),

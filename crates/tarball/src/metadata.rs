@@ -68,13 +68,14 @@ impl Metadata {
         let description = r.optional("description", |t| Some(Ok(text(t)?)));
         let licenses = r.optional("licenses", |t| Some(Ok(text_list(t)?))).unwrap_or_default();
         let links = r
-            .optional("links", |t| Some(Ok(pairs(t)?.into_iter().map(|(k, v)| Some((k, text(v)?))).collect::<Option<_>>()?)))
+            .optional("links", |t| {
+                Some(Ok(pairs(t)?.into_iter().map(|(k, v)| Some((k, text(v)?))).collect::<Option<_>>()?))
+            })
             .unwrap_or_default();
         let files = r.optional("files", |t| Some(Ok(text_list(t)?))).unwrap_or_default();
         let maintainers = r.optional("maintainers", |t| Some(Ok(text_list(t)?))).unwrap_or_default();
-        let build_tools = r
-            .optional("build_tools", |t| Some(Ok(text_list(t)?)))
-            .unwrap_or_else(|| guess_build_tools(&files));
+        let build_tools =
+            r.optional("build_tools", |t| Some(Ok(text_list(t)?))).unwrap_or_else(|| guess_build_tools(&files));
         let elixir = r.optional("elixir", |t| Some(Requirement::parse(&text(t)?).map_err(|e| e.to_string())));
         let extra = r.optional("extra", |t| Some(Ok(to_value(t)))).unwrap_or(Value::Null);
         let requirements = match r.fields.get("requirements") {
@@ -125,10 +126,8 @@ impl Metadata {
         }
         terms.push(kv("name", bin(self.name.as_str())));
         let requirements = self.requirements.iter().map(|d| {
-            let mut fields = vec![
-                kv("app", bin(&d.app)),
-                kv("optional", Term::atom(if d.optional { "true" } else { "false" })),
-            ];
+            let mut fields =
+                vec![kv("app", bin(&d.app)), kv("optional", Term::atom(if d.optional { "true" } else { "false" }))];
             if let Some(repo) = &d.repository {
                 fields.push(kv("repository", bin(repo.as_str())));
             }

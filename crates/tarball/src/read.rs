@@ -60,8 +60,11 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<Package, TarballError> {
     if !missing.is_empty() {
         return Err(TarballError::MissingFiles(missing));
     }
-    let (checksum, metadata_config, contents) =
-        (members.checksum.unwrap_or_default(), members.metadata.unwrap_or_default(), members.contents.unwrap_or_default());
+    let (checksum, metadata_config, contents) = (
+        members.checksum.unwrap_or_default(),
+        members.metadata.unwrap_or_default(),
+        members.contents.unwrap_or_default(),
+    );
 
     if version != b"3" {
         return Err(TarballError::BadVersion(String::from_utf8_lossy(&version).into_owned()));
@@ -83,8 +86,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<Package, TarballError> {
         });
     }
 
-    let terms = hexyard_term::text::parse(&metadata_config)
-        .map_err(|e| TarballError::MetadataSyntax(e.to_string()))?;
+    let terms = hexyard_term::text::parse(&metadata_config).map_err(|e| TarballError::MetadataSyntax(e.to_string()))?;
     let metadata = Metadata::from_terms(&terms)?;
     let contents = read_contents(&contents, limits)?;
 
@@ -106,7 +108,20 @@ struct Members {
 }
 
 fn tar_error(e: io::Error) -> TarballError {
-    TarballError::InvalidTar(e.to_string())
+    TarballError::InvalidTar(describe(&e))
+}
+
+/// A short description of a read error. The tar crate's own messages can quote header bytes,
+/// which would echo the upload back in an API error.
+fn describe(e: &io::Error) -> String {
+    let text = e.to_string().to_ascii_lowercase();
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        "unexpected end of data".into()
+    } else if ["gzip", "deflate", "crc", "corrupt"].iter().any(|w| text.contains(w)) {
+        "corrupt gzip data".into()
+    } else {
+        "malformed tar archive".into()
+    }
 }
 
 /// The four members of the outer tar. Unknown extra members are skipped, as hex_core does.
@@ -170,7 +185,7 @@ pub(crate) fn walk_gzipped_tar(
     let result = walk(&mut limited, limits, invalid);
     let result = result.and_then(|entries| {
         // Read to the end of the gzip stream, so a truncated or corrupt trailer is caught.
-        io::copy(&mut limited, &mut io::sink()).map_err(|e| invalid(e.to_string()))?;
+        io::copy(&mut limited, &mut io::sink()).map_err(|e| invalid(describe(&e)))?;
         Ok(entries)
     });
     match result {
@@ -187,8 +202,8 @@ fn walk<R: Read>(
     let mut archive = tar::Archive::new(reader);
     let mut seen = HashSet::new();
     let mut entries = Vec::new();
-    for entry in archive.entries().map_err(|e| invalid(e.to_string()))? {
-        let entry = entry.map_err(|e| invalid(e.to_string()))?;
+    for entry in archive.entries().map_err(|e| invalid(describe(&e)))? {
+        let entry = entry.map_err(|e| invalid(describe(&e)))?;
         let header = entry.header();
         let raw_path = entry.path_bytes();
         let kind = match header.entry_type() {
@@ -213,8 +228,8 @@ fn walk<R: Read>(
         if entries.len() >= limits.max_entries {
             return Err(TarballError::TooManyEntries { max: limits.max_entries });
         }
-        let size = header.entry_size().map_err(|e| invalid(e.to_string()))?;
-        let mode = header.mode().map_err(|e| invalid(e.to_string()))?;
+        let size = header.entry_size().map_err(|e| invalid(describe(&e)))?;
+        let mode = header.mode().map_err(|e| invalid(describe(&e)))?;
         entries.push(ContentEntry { path, size, is_dir: kind, mode });
     }
     Ok(entries)

@@ -98,7 +98,10 @@ fn metadata_bombs() {
     let contents = gzip(&raw_tar(&[file(b"lib/a.ex", b"1")]));
     let mut huge = GOOD_METADATA.to_vec();
     huge.extend(std::iter::repeat_n(b' ', 1024 * 1024));
-    assert_eq!(refuse(&package(b"3", &huge, &contents, None)), TarballError::MemberTooBig { member: "metadata.config" });
+    assert_eq!(
+        refuse(&package(b"3", &huge, &contents, None)),
+        TarballError::MemberTooBig { member: "metadata.config" }
+    );
     let deep = format!("{{<<\"extra\">>,{}{}}}.", "[".repeat(10_000), "]".repeat(10_000));
     let e = refuse(&package(b"3", deep.as_bytes(), &contents, None));
     assert!(matches!(e, TarballError::MetadataSyntax(ref m) if m.contains("deeper")), "{e}");
@@ -114,7 +117,14 @@ fn bad_metadata_gives_field_errors() {
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(
         fields,
-        ["name", "version", "app", "requirements.dep.requirement", "requirements.other.requirement", "requirements.other.optional"]
+        [
+            "name",
+            "version",
+            "app",
+            "requirements.dep.requirement",
+            "requirements.other.requirement",
+            "requirements.other.optional"
+        ]
     );
     assert!(errors[4].message.contains(">= 0.0.0"));
     let e = refuse(&package(b"3", b"[1,2].\n", &contents, None));

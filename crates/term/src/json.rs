@@ -40,9 +40,7 @@ pub fn to_json(term: &Term) -> Result<Value, JsonError> {
         }
         Term::Float(f) => Value::Number(Number::from_f64(*f).ok_or(JsonError::NotFinite)?),
         Term::Binary(b) => Value::String(String::from_utf8(b.clone()).map_err(|_| JsonError::NotUtf8)?),
-        Term::List(items) | Term::Tuple(items) => {
-            Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?)
-        }
+        Term::List(items) | Term::Tuple(items) => Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
         Term::Map(pairs) => {
             let mut map = Map::new();
             for (k, v) in pairs {
@@ -73,9 +71,7 @@ pub fn from_json(value: &Value) -> Term {
         }
         Value::String(s) => Term::binary(s),
         Value::Array(items) => Term::List(items.iter().map(from_json).collect()),
-        Value::Object(map) => {
-            Term::Map(map.iter().map(|(k, v)| (Term::binary(k), from_json(v))).collect())
-        }
+        Value::Object(map) => Term::Map(map.iter().map(|(k, v)| (Term::binary(k), from_json(v))).collect()),
     }
 }
 

@@ -29,11 +29,7 @@ pub struct TextError {
 /// Parses every `Term.` form of the text.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Term>, TextError> {
     if bytes.len() > MAX_TEXT_LEN {
-        return Err(TextError {
-            line: 1,
-            column: 1,
-            message: format!("is larger than {MAX_TEXT_LEN} bytes"),
-        });
+        return Err(TextError { line: 1, column: 1, message: format!("is larger than {MAX_TEXT_LEN} bytes") });
     }
     let chars: Vec<char> = match std::str::from_utf8(bytes) {
         Ok(s) => s.chars().collect(),

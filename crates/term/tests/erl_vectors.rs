@@ -46,7 +46,11 @@ fn vectors() -> Vec<(&'static str, Term)> {
         ("#{}", Term::Map(vec![])),
         (
             "#{<<\"b\">> => nil, <<\"a\">> => [1,2], <<\"ab\">> => 1.0}",
-            map(vec![("b", Term::atom("nil")), ("a", Term::List(vec![Term::Integer(1), Term::Integer(2)])), ("ab", Term::Float(1.0))]),
+            map(vec![
+                ("b", Term::atom("nil")),
+                ("a", Term::List(vec![Term::Integer(1), Term::Integer(2)])),
+                ("ab", Term::Float(1.0)),
+            ]),
         ),
         (
             "#{<<\"status\">> => 422, <<\"message\">> => <<\"Validation error(s)\">>, \
@@ -55,10 +59,13 @@ fn vectors() -> Vec<(&'static str, Term)> {
             map(vec![
                 ("status", Term::Integer(422)),
                 ("message", bin("Validation error(s)")),
-                ("errors", map(vec![
-                    ("name", bin("has already been taken")),
-                    ("requirements", map(vec![("foo", bin("package does not exist"))])),
-                ])),
+                (
+                    "errors",
+                    map(vec![
+                        ("name", bin("has already been taken")),
+                        ("requirements", map(vec![("foo", bin("package does not exist"))])),
+                    ]),
+                ),
             ]),
         ),
         (
@@ -99,10 +106,8 @@ fn encoder_matches_real_term_to_binary() {
     assert_eq!(lines.len(), vectors.len());
 
     for ((text, term), hex) in vectors.iter().zip(&lines) {
-        let real: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
+        let real: Vec<u8> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
         assert_eq!(etf::encode(term), real, "encoding {text}");
         let decoded = etf::decode(&real).unwrap_or_else(|e| panic!("decoding {text}: {e}"));
         assert_eq!(etf::encode(&decoded), real, "decoding {text}");

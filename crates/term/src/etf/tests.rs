@@ -10,9 +10,10 @@ fn encodes_known_bytes() {
     // checked against erl in tests/erl_vectors.rs; these few pin the format here too
     assert_eq!(encode(&Term::atom("true")), [131, 100, 0, 4, b't', b'r', b'u', b'e']);
     assert_eq!(encode(&Term::Map(vec![])), [131, 116, 0, 0, 0, 0]);
-    assert_eq!(encode(&Term::List(vec![Term::Integer(1), Term::Integer(300)])), [
-        131, 108, 0, 0, 0, 2, 97, 1, 98, 0, 0, 1, 44, 106
-    ]);
+    assert_eq!(
+        encode(&Term::List(vec![Term::Integer(1), Term::Integer(300)])),
+        [131, 108, 0, 0, 0, 2, 97, 1, 98, 0, 0, 1, 44, 106]
+    );
     assert_eq!(encode(&Term::Float(1.5)), [131, 70, 63, 248, 0, 0, 0, 0, 0, 0]);
 }
 
@@ -50,7 +51,10 @@ fn refuses_hostile_forms() {
         (vec![130, 106], EtfError::BadVersion),
         (vec![131, 80, 0, 0, 0, 1, 120, 156], EtfError::Compressed),
         (vec![131, 100, 0, 3, b'f', b'o', b'o'], EtfError::ForbiddenAtom("foo".into())),
-        (vec![131, 119, 9, b'u', b'n', b'd', b'e', b'f', b'i', b'n', b'e', b'd'], EtfError::ForbiddenAtom("undefined".into())),
+        (
+            vec![131, 119, 9, b'u', b'n', b'd', b'e', b'f', b'i', b'n', b'e', b'd'],
+            EtfError::ForbiddenAtom("undefined".into()),
+        ),
         (vec![131, 88, 119, 1, b'a', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0], EtfError::ForbiddenKind("pids")),
         (vec![131, 103, 100, 0, 1, b'a', 0, 0, 0, 1, 0, 0, 0, 0, 0], EtfError::ForbiddenKind("pids")),
         (vec![131, 89, 119, 1, b'a', 0, 0, 0, 1, 0, 0, 0, 0], EtfError::ForbiddenKind("ports")),
@@ -103,11 +107,14 @@ struct Body {
 fn serde_through_etf() {
     let body = Body { name: "plug".into(), replace: None, count: 7 };
     let bytes = to_vec(&body).unwrap();
-    assert_eq!(decode(&bytes).unwrap(), Term::Map(vec![
-        (bin("count"), Term::Integer(7)),
-        (bin("name"), bin("plug")),
-        (bin("replace"), Term::atom("nil")),
-    ]));
+    assert_eq!(
+        decode(&bytes).unwrap(),
+        Term::Map(vec![
+            (bin("count"), Term::Integer(7)),
+            (bin("name"), bin("plug")),
+            (bin("replace"), Term::atom("nil")),
+        ])
+    );
     assert_eq!(from_slice::<Body>(&bytes).unwrap(), body);
     assert!(matches!(from_slice::<Body>(&[131, 106]), Err(FromEtfError::Shape(_))));
     assert!(matches!(from_slice::<Body>(&[131, 109, 0, 0, 0, 1, 0xff]), Err(FromEtfError::Json(_))));

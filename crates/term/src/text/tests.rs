@@ -59,10 +59,10 @@ fn numbers_atoms_maps_tuples() {
     assert_eq!(one("123456789012345678901234567890."), Term::Integer(123456789012345678901234567890));
     assert_eq!(one("true."), Term::atom("true"));
     assert_eq!(one("'with space'."), Term::atom("with space"));
-    assert_eq!(one("#{<<\"k\">> => 1, a => []}."), Term::Map(vec![
-        (bin("k"), Term::Integer(1)),
-        (Term::atom("a"), Term::List(vec![])),
-    ]));
+    assert_eq!(
+        one("#{<<\"k\">> => 1, a => []}."),
+        Term::Map(vec![(bin("k"), Term::Integer(1)), (Term::atom("a"), Term::List(vec![])),])
+    );
     assert_eq!(one("{}."), Term::Tuple(vec![]));
     assert_eq!(one("#{}."), Term::Map(vec![]));
 }
