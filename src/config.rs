@@ -1,23 +1,51 @@
 //! Configuration from `HEXYARD_*` environment variables (the README lists every one).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// The settings the commands share.
+use anyhow::Context;
+
+/// Every setting of the server and the admin commands.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `HEXYARD_DATA_DIR`: generated keys, and later the embedded database and blobs.
+    /// `HEXYARD_LISTEN`
+    pub listen: SocketAddr,
+    /// `HEXYARD_PUBLIC_URL`; derived from the bound address when unset.
+    pub public_url: Option<String>,
+    /// `HEXYARD_DATA_DIR`: the embedded cluster, blobs, generated keys and secret.
     pub data_dir: PathBuf,
+    /// `HEXYARD_DATABASE_URL`; unset means the embedded cluster.
+    pub database_url: Option<String>,
+    /// `HEXYARD_BLOB_STORE`; unset means `DATA_DIR/blobs`.
+    pub blob_store: Option<String>,
     /// `HEXYARD_REPOSITORY`: the name of the instance's public repository.
     pub repository: String,
+    /// `HEXYARD_SECRET`; unset means one generated into the data dir.
+    pub secret: Option<String>,
+    /// `HEXYARD_LOG`: a tracing filter.
+    pub log: String,
 }
 
 impl Config {
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        Config {
-            data_dir: var("HEXYARD_DATA_DIR").map_or_else(|| PathBuf::from("./hexyard-data"), PathBuf::from),
-            repository: var("HEXYARD_REPOSITORY").unwrap_or_else(|| "hexyard".to_owned()),
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let listen = var("HEXYARD_LISTEN").unwrap_or_else(|| "127.0.0.1:4000".to_owned());
+        let repository = var("HEXYARD_REPOSITORY").unwrap_or_else(|| "hexyard".to_owned());
+        if repository == hexyard_core::HEXPM {
+            anyhow::bail!("HEXYARD_REPOSITORY cannot be \"hexpm\": that name means hex.pm to every client");
         }
+        hexyard_core::RepositoryName::parse(&repository)
+            .with_context(|| format!("HEXYARD_REPOSITORY {repository:?}"))?;
+        Ok(Config {
+            listen: listen.parse().with_context(|| format!("HEXYARD_LISTEN {listen:?}"))?,
+            public_url: var("HEXYARD_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            data_dir: var("HEXYARD_DATA_DIR").map_or_else(|| PathBuf::from("./hexyard-data"), PathBuf::from),
+            database_url: var("HEXYARD_DATABASE_URL"),
+            blob_store: var("HEXYARD_BLOB_STORE"),
+            repository,
+            secret: var("HEXYARD_SECRET"),
+            log: var("HEXYARD_LOG").unwrap_or_else(|| "info".to_owned()),
+        })
     }
 
     /// Where the signing key of `repository` is kept.

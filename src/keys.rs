@@ -9,6 +9,7 @@ use hexyard_core::RepositoryName;
 use hexyard_registry::SigningKey;
 
 use crate::config::Config;
+use crate::secrets::write_private;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -88,20 +89,4 @@ pub fn run(cmd: KeysCommand, config: &Config) -> anyhow::Result<()> {
 fn repository_name(given: Option<String>, config: &Config) -> anyhow::Result<RepositoryName> {
     let raw = given.unwrap_or_else(|| config.repository.clone());
     RepositoryName::parse(&raw).with_context(|| format!("repository name {raw:?}"))
-}
-
-/// Writes a secret readable by its owner only, never leaving a half-written file behind.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

@@ -8,7 +8,7 @@ mod retirement;
 mod version;
 
 pub use package_name::{PackageName, PackageNameError};
-pub use repository::{RepositoryName, RepositoryNameError};
+pub use repository::{HEXPM, RepositoryName, RepositoryNameError};
 pub use requirement::{Requirement, RequirementError};
 pub use retirement::{RetirementReason, RetirementReasonError};
 pub use version::{Identifier, Version, VersionError};

@@ -1,0 +1,137 @@
+//! Who is calling: the `Authorization` header resolved to a user and the grants of the key.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use hexyard_auth::{Credentials, Grants, KeySecret, Permission, verify_password};
+use hexyard_storage::audit::Actor;
+use hexyard_storage::keys::StoredPermission;
+use hexyard_storage::users::User;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    /// The key used, when the caller sent one (not Basic).
+    pub key_id: Option<i64>,
+    pub key_name: Option<String>,
+    pub permissions: Vec<Permission>,
+    pub actor: Actor,
+}
+
+/// The caller, if they sent credentials; invalid credentials are refused here.
+#[derive(Debug, Clone)]
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl MaybePrincipal {
+    /// The caller, or 401 when there is none.
+    pub fn required(self) -> Result<Principal, ApiError> {
+        self.0.ok_or_else(|| {
+            ApiError::unauthorized("missing authentication information")
+                .with_header("www-authenticate", "Basic realm=hex")
+        })
+    }
+}
+
+impl Principal {
+    pub fn require_api_read(&self) -> Result<(), ApiError> {
+        if self.permissions.allows_api_read() { Ok(()) } else { Err(not_authorized()) }
+    }
+
+    pub fn require_api_write(&self) -> Result<(), ApiError> {
+        if self.permissions.allows_api_write() { Ok(()) } else { Err(not_authorized()) }
+    }
+}
+
+/// hex.pm answers a key without the needed grant with 401, not 403.
+pub fn not_authorized() -> ApiError {
+    ApiError::unauthorized("key not authorized for this action")
+}
+
+/// Where the request came from, for audit logs and key last use.
+pub fn actor_of(req: &HttpRequest) -> Actor {
+    Actor {
+        user_id: None,
+        key_id: None,
+        ip: req.connection_info().realip_remote_addr().map(str::to_owned),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
+}
+
+pub fn to_permissions(stored: &[StoredPermission]) -> Vec<Permission> {
+    stored.iter().filter_map(|p| Permission::parse(&p.domain, p.resource.as_deref()).ok()).collect()
+}
+
+impl FromRequest for MaybePrincipal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
+        let actor = actor_of(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("no application state"))?;
+            let header = match header {
+                None => return Ok(MaybePrincipal(None)),
+                Some(Ok(h)) if h.trim().is_empty() => return Ok(MaybePrincipal(None)),
+                Some(Ok(h)) => h,
+                Some(Err(_)) => return Err(ApiError::unauthorized("invalid authentication information")),
+            };
+            let credentials = Credentials::parse(&header)
+                .map_err(|_| ApiError::unauthorized("invalid authentication information"))?;
+            let principal = match credentials {
+                Credentials::Key(secret) => by_key(&state, &secret, actor).await?,
+                Credentials::Basic { username, password } => by_password(&state, &username, password, actor).await?,
+                Credentials::Bearer(_) => return Err(ApiError::unauthorized("invalid API key")),
+            };
+            Ok(MaybePrincipal(Some(principal)))
+        })
+    }
+}
+
+async fn by_key(state: &AppState, secret: &str, mut actor: Actor) -> Result<Principal, ApiError> {
+    let secret = KeySecret::from_client(secret);
+    let candidates = hexyard_storage::keys::candidates(&state.db, secret.prefix()).await?;
+    let key = candidates
+        .into_iter()
+        .find(|k| secret.matches(&state.config.secret, &k.secret_hmac))
+        .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+    let user = hexyard_storage::users::by_id(&state.db, key.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+    hexyard_storage::keys::touch(&state.db, key.id, actor.ip.as_deref(), actor.user_agent.as_deref()).await?;
+    actor.user_id = Some(user.id);
+    actor.key_id = Some(key.id);
+    Ok(Principal {
+        permissions: to_permissions(&key.permissions.0),
+        key_id: Some(key.id),
+        key_name: Some(key.name),
+        user,
+        actor,
+    })
+}
+
+async fn by_password(
+    state: &AppState,
+    username: &str,
+    password: String,
+    mut actor: Actor,
+) -> Result<Principal, ApiError> {
+    let wrong = || ApiError::unauthorized("invalid username and password combination");
+    let user = hexyard_storage::users::by_name_or_email(&state.db, username).await?.ok_or_else(wrong)?;
+    let hash = user.password_hash.clone().ok_or_else(wrong)?;
+    let ok =
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)?;
+    if !ok {
+        return Err(wrong());
+    }
+    actor.user_id = Some(user.id);
+    // a password stands for the whole account
+    let permissions = vec![Permission::api(), Permission::parse("repositories", None).expect("a valid grant")];
+    Ok(Principal { user, key_id: None, key_name: None, permissions, actor })
+}

@@ -1,0 +1,277 @@
+//! Publishing a release: validate the tarball and hex.pm's rules, write the tarball blob, commit
+//! package, release, requirements, owner and audit entry in one transaction, then re-sign the
+//! package's registry resource before answering. A failed transaction removes the blob it wrote;
+//! a replaced release's old blob goes only once nothing points at it.
+
+use bytes::Bytes;
+use hexyard_auth::Grants;
+use hexyard_core::{HEXPM, PackageName};
+use hexyard_storage::{StorageError, audit, blobs, owners, packages, releases};
+use hexyard_tarball::{Metadata, Package};
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::ApiError;
+use crate::principal::{Principal, not_authorized};
+use crate::registry::RepositoryRegistry;
+use crate::state::AppState;
+
+/// What a publish request carries.
+#[derive(Debug)]
+pub struct PublishRequest<'a> {
+    pub repo: &'a RepositoryRegistry,
+    /// The name in `/packages/:name/releases`, which must match the tarball's.
+    pub url_name: Option<&'a str>,
+    pub replace: bool,
+    pub body: Bytes,
+    pub principal: &'a Principal,
+}
+
+/// The committed release.
+#[derive(Debug)]
+pub struct Published {
+    pub package: String,
+    pub version: String,
+    pub replaced: bool,
+}
+
+/// How long after publishing a release of a public repository may still be replaced, and how
+/// long after the package was created.
+const RELEASE_WINDOW: Duration = Duration::hours(1);
+const PACKAGE_WINDOW: Duration = Duration::hours(24);
+
+pub async fn publish(state: &AppState, req: PublishRequest<'_>) -> Result<Published, ApiError> {
+    let tarball =
+        hexyard_tarball::read(&req.body, &state.config.limits).map_err(|e| ApiError::field("tar", e.to_string()))?;
+    let meta = &tarball.metadata;
+    let name = meta.name.as_str();
+    if req.url_name.is_some_and(|n| n != name) {
+        return Err(ApiError::field("name", "metadata does not match package name"));
+    }
+    if !req.principal.permissions.allows_package(&req.repo.name, &state.public.name, name) {
+        return Err(not_authorized());
+    }
+    if !req.principal.user.email_verified {
+        return Err(ApiError::forbidden("email not verified"));
+    }
+    let existing = packages::get(&state.db, req.repo.id, name).await?;
+    match &existing {
+        Some(p) => {
+            let level = owners::level(&state.db, p.id, req.principal.user.id).await?;
+            if level.is_none() {
+                return Err(ApiError::forbidden("account not authorized for this action"));
+            }
+        }
+        None => {
+            if let Err(e) = PackageName::parse(name) {
+                return Err(ApiError::field("name", e.to_string()));
+            }
+        }
+    }
+    let requirements = check_rules(state, req.repo, &tarball).await?;
+
+    // the blob first: a release never names a tarball that is not there
+    let blob_key = blobs::tarball_key(&tarball.outer_checksum);
+    state.blobs.put(&blob_key, req.body.clone()).await?;
+    let outcome = commit(state, &req, &tarball, &requirements).await;
+    let replaced_checksum = match outcome {
+        Ok(old) => old,
+        Err(e) => {
+            remove_unused_blob(state, &tarball.outer_checksum).await;
+            return Err(e);
+        }
+    };
+    if let Some(old) = replaced_checksum.as_ref().filter(|old| old.as_slice() != tarball.outer_checksum) {
+        remove_unused_blob(state, old).await;
+    }
+
+    req.repo.rebuild_package(&state.db, name).await?;
+    req.repo.index_changed();
+    tracing::info!(package.name = name, version = %meta.version, repository = req.repo.name, "published {name} {}", meta.version);
+    Ok(Published { package: name.to_owned(), version: meta.version.to_string(), replaced: replaced_checksum.is_some() })
+}
+
+/// hex.pm's metadata rules, and the dependencies' repositories; returns the requirements to store.
+async fn check_rules(
+    state: &AppState,
+    repo: &RepositoryRegistry,
+    tarball: &Package,
+) -> Result<Vec<releases::Requirement>, ApiError> {
+    let meta = &tarball.metadata;
+    let mut errors = Map::new();
+    if repo.public {
+        if meta.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            errors.insert("description".into(), json!("can't be blank"));
+        }
+        if meta.licenses.is_empty() {
+            errors.insert("licenses".into(), json!("can't be blank"));
+        }
+    }
+    for (label, url) in &meta.links {
+        if !valid_link(url) {
+            errors.insert("links".into(), json!(format!("invalid link {url:?} for {label:?}")));
+        }
+    }
+    if meta.build_tools.is_empty() {
+        errors.insert("build_tools".into(), json!("can't be blank"));
+    }
+    if tarball.contents.iter().all(|e| e.is_dir) {
+        errors.insert("files".into(), json!("package can't be empty"));
+    }
+
+    // a dependency without a repository is in this repository when it exists here, else on hex.pm
+    let names: Vec<String> = meta.requirements.iter().map(|d| d.name.to_string()).collect();
+    let local = packages::existing(&state.db, repo.id, &names).await?;
+    let mut dep_errors = Map::new();
+    let mut requirements = Vec::new();
+    for dep in &meta.requirements {
+        let dep_name = dep.name.to_string();
+        let dep_repo = match &dep.repository {
+            Some(r) => r.to_string(),
+            None if local.contains(&dep_name) => repo.name.clone(),
+            None => HEXPM.to_owned(),
+        };
+        if dep_repo != HEXPM && dep_repo != repo.name {
+            dep_errors.insert(
+                dep_name.clone(),
+                json!(format!(
+                    "dependencies can only belong to repository \"{HEXPM}\" or \"{}\", got: {dep_repo:?}",
+                    repo.name
+                )),
+            );
+        } else if dep_repo == repo.name && !local.contains(&dep_name) {
+            dep_errors.insert(dep_name.clone(), json!(format!("package does not exist in repository {:?}", repo.name)));
+        }
+        requirements.push(releases::Requirement {
+            release_id: 0,
+            dependency_name: dep_name,
+            dependency_repository: dep_repo,
+            app: dep.app.clone(),
+            requirement: dep.requirement.to_string(),
+            optional: dep.optional,
+        });
+    }
+    if !dep_errors.is_empty() {
+        errors.insert("requirements".into(), Value::Object(dep_errors));
+    }
+    if errors.is_empty() { Ok(requirements) } else { Err(ApiError::validation(errors)) }
+}
+
+fn valid_link(url: &str) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| r.split(['/', '?', '#']).next().is_some_and(|host| !host.is_empty() && !host.contains(' ')))
+}
+
+fn package_meta(meta: &Metadata) -> Value {
+    json!({
+        "description": meta.description,
+        "licenses": meta.licenses,
+        "links": meta.links,
+        "maintainers": meta.maintainers,
+        "extra": meta.extra,
+    })
+}
+
+fn release_meta(meta: &Metadata) -> Value {
+    json!({
+        "app": meta.app,
+        "build_tools": meta.build_tools,
+        "elixir": meta.elixir.as_ref().map(|r| r.as_str()),
+        "files": meta.files,
+    })
+}
+
+/// The transaction; returns the outer checksum of the release it replaced, if any.
+async fn commit(
+    state: &AppState,
+    req: &PublishRequest<'_>,
+    tarball: &Package,
+    requirements: &[releases::Requirement],
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let meta = &tarball.metadata;
+    let version = meta.version.to_string();
+    let mut tx = state.db.begin().await?;
+    let (package_id, created) = packages::upsert(&mut tx, req.repo.id, meta.name.as_str(), &package_meta(meta)).await?;
+    let new = releases::NewRelease {
+        package_id,
+        version: &version,
+        inner_checksum: &tarball.inner_checksum,
+        outer_checksum: &tarball.outer_checksum,
+        meta: &release_meta(meta),
+        publisher_id: req.principal.user.id,
+    };
+    let (release_id, replaced) = match releases::get_for_update(&mut tx, package_id, &version).await? {
+        Some((id, old_checksum, inserted_at)) => {
+            if !req.replace {
+                return Err(ApiError::field(
+                    "inserted_at",
+                    "must include the --replace flag to update an existing release",
+                ));
+            }
+            if req.repo.public && !editable(state, package_id, inserted_at).await? {
+                return Err(ApiError::field(
+                    "inserted_at",
+                    "can only modify a release up to one hour after publication",
+                ));
+            }
+            releases::replace(&mut tx, id, &new).await?;
+            (id, Some(old_checksum))
+        }
+        None => match releases::insert(&mut tx, &new).await {
+            Ok(id) => (id, None),
+            Err(e) if e.is_unique_violation("releases_package_id_version_key") => {
+                return Err(ApiError::field("version", "has already been published"));
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    releases::insert_requirements(&mut tx, release_id, requirements).await?;
+    if created {
+        owners::add(&mut *tx, package_id, req.principal.user.id, "full").await?;
+    }
+    let params = json!({"package": meta.name.as_str(), "version": version, "repository": req.repo.name, "replaced": replaced.is_some()});
+    audit::record(&mut *tx, &req.principal.actor, "release.publish", params).await?;
+    tx.commit().await.map_err(|e| match StorageError::from(e) {
+        e if e.is_unique_violation("releases_package_id_version_key") => {
+            ApiError::field("version", "has already been published")
+        }
+        e => e.into(),
+    })?;
+    Ok(replaced)
+}
+
+async fn editable(state: &AppState, package_id: i64, release_inserted_at: OffsetDateTime) -> Result<bool, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    if now - release_inserted_at <= RELEASE_WINDOW {
+        return Ok(true);
+    }
+    let created = packages::inserted_at(&state.db, package_id).await?;
+    Ok(created.is_some_and(|t| now - t <= PACKAGE_WINDOW))
+}
+
+async fn remove_unused_blob(state: &AppState, outer_checksum: &[u8]) {
+    match releases::checksum_in_use(&state.db, outer_checksum).await {
+        Ok(false) => {
+            if let Err(e) = state.blobs.delete(&blobs::tarball_key(outer_checksum)).await {
+                tracing::warn!(error = %e, "removing an unused tarball failed");
+            }
+        }
+        Ok(true) => {}
+        Err(e) => tracing::warn!(error = %e, "checking whether a tarball is in use failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_link;
+
+    #[test]
+    fn links_need_an_http_url_with_a_host() {
+        assert!(valid_link("https://example.com/foo"));
+        assert!(valid_link("http://example.com"));
+        assert!(!valid_link("ftp://example.com"));
+        assert!(!valid_link("https://"));
+        assert!(!valid_link("https:///path"));
+        assert!(!valid_link("javascript:alert(1)"));
+    }
+}

@@ -1,0 +1,74 @@
+//! The routes: the Hex API under `/api` (every package route also under
+//! `/api/repos/REPO/…`), the repository under `/repo`, and `/health`.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpRequest, web};
+
+use crate::error::ApiError;
+use crate::registry::RepositoryRegistry;
+use crate::state::AppState;
+
+mod auth;
+mod keys;
+mod packages;
+mod releases;
+mod repo;
+mod users;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .service(web::scope("/repo").configure(repo::configure))
+        .service(web::scope("/api").wrap(from_fn(require_user_agent)).configure(api));
+}
+
+fn api(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::post().to(users::create_user))
+        .route("/users/me", web::get().to(users::get_me))
+        .route("/users/{name}", web::get().to(users::get_user))
+        .route("/keys", web::get().to(keys::list_keys))
+        .route("/keys", web::post().to(keys::create_key))
+        .route("/keys", web::delete().to(keys::delete_keys))
+        .route("/keys/{name}", web::get().to(keys::get_key))
+        .route("/keys/{name}", web::delete().to(keys::delete_key))
+        .route("/auth", web::get().to(auth::get_auth))
+        .service(web::scope("/repos/{repository}").configure(package_routes));
+    package_routes(cfg);
+}
+
+/// The routes that exist both unprefixed and under `/repos/{repository}`.
+fn package_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/publish", web::post().to(releases::publish_release))
+        .route("/packages", web::get().to(packages::list_packages))
+        .route("/packages/{name}", web::get().to(packages::get_package))
+        .route("/packages/{name}/releases", web::post().to(releases::publish_release))
+        .route("/packages/{name}/releases/{version}", web::get().to(releases::get_release));
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// hex.pm refuses API requests without a User-Agent.
+async fn require_user_agent(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.headers().get(header::USER_AGENT).is_none_or(|v| v.is_empty()) {
+        return Err(ApiError::bad_request("User-Agent header is required").into());
+    }
+    next.call(req).await
+}
+
+/// The repository of a request: the public one, or the one in `/repos/{repository}`.
+pub(crate) fn repository<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a RepositoryRegistry, ApiError> {
+    state.repository(req.match_info().get("repository")).map(|r| r.as_ref()).ok_or_else(ApiError::not_found)
+}
+
+/// The 404 of every path no route takes.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found())
+}

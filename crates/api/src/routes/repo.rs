@@ -1,0 +1,101 @@
+//! The repository (`/repo`): signed registry resources from memory, tarballs from the blob
+//! store, the public key. Bodies are the gzip bytes themselves, sent without a
+//! Content-Encoding header: every client gunzips them itself, and mix would do it twice.
+
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HttpDate};
+use actix_web::{HttpRequest, HttpResponse, web};
+use hexyard_storage::blobs;
+
+use crate::error::ApiError;
+use crate::media::if_none_match;
+use crate::registry::RepositoryRegistry;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/names", web::get().to(get_names))
+        .route("/versions", web::get().to(get_versions))
+        .route("/packages/{name}", web::get().to(get_package))
+        .route("/tarballs/{file}", web::get().to(get_tarball))
+        .route("/public_key", web::get().to(get_public_key));
+}
+
+fn public(state: &AppState) -> &RepositoryRegistry {
+    &state.public
+}
+
+async fn get_names(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    resource(public(&state), "names", &req)
+}
+
+async fn get_versions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    resource(public(&state), "versions", &req)
+}
+
+async fn get_package(state: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> HttpResponse {
+    resource(public(&state), &format!("packages/{name}"), &req)
+}
+
+fn not_modified(req: &HttpRequest, etag: &str, last_modified: SystemTime) -> bool {
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return if_none_match(req.headers(), etag);
+    }
+    let since = req.headers().get(header::IF_MODIFIED_SINCE).and_then(|v| HttpDate::from_str(v.to_str().ok()?).ok());
+    // HTTP dates have whole seconds
+    since.is_some_and(|since| {
+        let since = SystemTime::from(since);
+        last_modified.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+            <= since.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    })
+}
+
+fn resource(repo: &RepositoryRegistry, path: &str, req: &HttpRequest) -> HttpResponse {
+    let Some(resource) = repo.resource(path) else { return repo_not_found() };
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header((header::ETAG, resource.etag.as_str()))
+        .insert_header((header::LAST_MODIFIED, HttpDate::from(resource.last_modified)))
+        .insert_header((header::CACHE_CONTROL, cache_control(repo, 60)));
+    if not_modified(req, &resource.etag, resource.last_modified) {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    builder.content_type("application/octet-stream").body(resource.body.clone())
+}
+
+fn cache_control(repo: &RepositoryRegistry, max_age: u32) -> String {
+    format!("{}, max-age={max_age}", if repo.public { "public" } else { "private" })
+}
+
+/// A 404 that is not an HTML page: clients would try to gunzip whatever a 200 carries.
+fn repo_not_found() -> HttpResponse {
+    HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found")
+}
+
+async fn get_tarball(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    file: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let repo = public(&state);
+    let Some(stem) = file.strip_suffix(".tar") else { return Ok(repo_not_found()) };
+    let Some(tarball) = repo.tarball(stem) else { return Ok(repo_not_found()) };
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header((header::ETAG, tarball.etag.as_str()))
+        .insert_header((header::CACHE_CONTROL, cache_control(repo, 3600)));
+    if if_none_match(req.headers(), &tarball.etag) {
+        return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    let Some(bytes) = state.blobs.get(&blobs::tarball_key(&tarball.outer_checksum)).await? else {
+        tracing::error!(tarball = stem, "a release's tarball is missing from the blob store");
+        return Ok(repo_not_found());
+    };
+    Ok(builder.content_type("application/octet-stream").body(bytes))
+}
+
+async fn get_public_key(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/x-pem-file").body(public(&state).public_key_pem())
+}

@@ -1,0 +1,45 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use hexyard_auth::ServerSecret;
+use hexyard_storage::PgPool;
+use hexyard_storage::blobs::BlobStore;
+use hexyard_tarball::Limits;
+
+use crate::registry::RepositoryRegistry;
+
+/// Settings of the HTTP surface.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// External base URL, without a trailing slash.
+    pub public_url: String,
+    pub secret: ServerSecret,
+    pub limits: Limits,
+}
+
+/// The state behind `web::Data`.
+#[derive(Debug)]
+pub struct AppState {
+    pub db: PgPool,
+    pub blobs: BlobStore,
+    pub config: ApiConfig,
+    /// The instance's public repository.
+    pub public: Arc<RepositoryRegistry>,
+}
+
+impl AppState {
+    /// The repository a `/api/repos/NAME/…` path names: `hexpm` (hard-coded by mix) and the
+    /// public repository's own name both mean the public repository.
+    pub fn repository(&self, name: Option<&str>) -> Option<&Arc<RepositoryRegistry>> {
+        match name {
+            None | Some("hexpm") => Some(&self.public),
+            Some(n) if n == self.public.name => Some(&self.public),
+            Some(_) => None,
+        }
+    }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("{}/api{path}", self.config.public_url)
+    }
+}

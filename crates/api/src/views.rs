@@ -1,0 +1,232 @@
+//! The JSON shapes of the Hex API (the apiary's Package, Release, User and Key), built once and
+//! encoded as JSON or ETF by [`crate::media::Reply`].
+
+use hexyard_core::Version;
+use hexyard_storage::keys::Key;
+use hexyard_storage::owners::Owner;
+use hexyard_storage::packages::Package;
+use hexyard_storage::releases::{Release, Requirement};
+use hexyard_storage::users::User;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::registry::RepositoryRegistry;
+use crate::state::AppState;
+
+/// ISO 8601 in UTC to the second, as hex.pm's ETF answers carry them.
+pub fn timestamp(t: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC).format(&format).expect("a valid timestamp formats")
+}
+
+/// Paths and URLs of one repository's packages.
+#[derive(Debug)]
+pub struct Urls<'a> {
+    pub state: &'a AppState,
+    pub repo: &'a RepositoryRegistry,
+}
+
+impl Urls<'_> {
+    fn prefix(&self) -> String {
+        if self.repo.id == self.state.public.id { String::new() } else { format!("/repos/{}", self.repo.name) }
+    }
+
+    pub fn package(&self, name: &str) -> String {
+        self.state.api_url(&format!("{}/packages/{name}", self.prefix()))
+    }
+
+    pub fn release(&self, name: &str, version: &str) -> String {
+        format!("{}/releases/{version}", self.package(name))
+    }
+
+    pub fn package_html(&self, name: &str) -> String {
+        let base = &self.state.config.public_url;
+        if self.repo.id == self.state.public.id {
+            format!("{base}/packages/{name}")
+        } else {
+            format!("{base}/packages/{}/{name}", self.repo.name)
+        }
+    }
+
+    pub fn user(&self, username: &str) -> String {
+        self.state.api_url(&format!("/users/{username}"))
+    }
+}
+
+/// Dependency snippets for mix, rebar3 and erlang.mk.
+pub fn configs(repo: &RepositoryRegistry, public_name: &str, name: &str, version: &Version) -> Value {
+    let requirement = if version.is_pre() || version.major == 0 {
+        format!("~> {}", Version { build: None, ..version.clone() })
+    } else {
+        format!("~> {}.{}", version.major, version.minor)
+    };
+    // the public repository is not hex.pm's: mix needs to be told where the package lives
+    let where_ = if repo.name == public_name {
+        format!(", repo: \"{}\"", repo.name)
+    } else {
+        format!(", organization: \"{}\"", repo.name)
+    };
+    json!({
+        "mix.exs": format!("{{:{name}, \"{requirement}\"{where_}}}"),
+        "rebar.config": format!("{{{name}, \"{version}\"}}"),
+        "erlang.mk": format!("dep_{name} = hex {version}"),
+    })
+}
+
+fn retirement(r: &Release) -> Value {
+    match &r.retirement_reason {
+        Some(reason) => json!({"reason": reason, "message": r.retirement_message}),
+        None => Value::Null,
+    }
+}
+
+/// The Release shape.
+pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requirement]) -> Value {
+    let version = Version::parse(&r.version).unwrap_or_else(|_| Version::new(0, 0, 0));
+    let reqs: Map<String, Value> = requirements
+        .iter()
+        .filter(|q| q.release_id == r.id)
+        .map(|q| {
+            let mut body = json!({"app": q.app, "requirement": q.requirement, "optional": q.optional});
+            if q.dependency_repository != urls.repo.name {
+                body["repository"] = json!(q.dependency_repository);
+            }
+            (q.dependency_name.clone(), body)
+        })
+        .collect();
+    let meta = &r.meta.0;
+    let mut body = json!({
+        "version": r.version,
+        "checksum": hex(&r.outer_checksum),
+        "has_docs": r.has_docs,
+        "inserted_at": timestamp(r.inserted_at),
+        "updated_at": timestamp(r.updated_at),
+        "retirement": retirement(r),
+        "package_url": urls.package(package),
+        "url": urls.release(package, &r.version),
+        "html_url": format!("{}/{}", urls.package_html(package), r.version),
+        "docs_html_url": Value::Null,
+        "requirements": reqs,
+        "configs": configs(urls.repo, &urls.state.public.name, package, &version),
+        "meta": {
+            "app": meta.get("app").cloned().unwrap_or(Value::Null),
+            "build_tools": meta.get("build_tools").cloned().unwrap_or_else(|| json!([])),
+            "elixir": meta.get("elixir").cloned().unwrap_or(Value::Null),
+        },
+        "downloads": 0,
+    });
+    if let Some(username) = &r.publisher {
+        let mut publisher = json!({"username": username, "url": urls.user(username)});
+        if let Some(email) = &r.publisher_email {
+            publisher["email"] = json!(email);
+        }
+        body["publisher"] = publisher;
+    }
+    body
+}
+
+/// The Package shape; `releases` in any order, shown newest first.
+pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Option<&[Owner]>) -> Value {
+    let mut sorted: Vec<(Version, &Release)> =
+        releases.iter().filter_map(|r| Some((Version::parse(&r.version).ok()?, r))).collect();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0));
+    let latest = sorted.first().map(|(v, _)| v.clone());
+    let latest_stable = sorted.iter().find(|(v, _)| !v.is_pre()).map(|(v, _)| v.to_string());
+    let retirements: Map<String, Value> = sorted
+        .iter()
+        .filter(|(_, r)| r.retirement_reason.is_some())
+        .map(|(v, r)| (v.to_string(), retirement(r)))
+        .collect();
+    let meta = &p.meta.0;
+    let mut body = json!({
+        "name": p.name,
+        "repository": urls.repo.name,
+        "url": urls.package(&p.name),
+        "html_url": urls.package_html(&p.name),
+        "docs_html_url": Value::Null,
+        "meta": {
+            "description": meta.get("description").cloned().unwrap_or(Value::Null),
+            "licenses": meta.get("licenses").cloned().unwrap_or_else(|| json!([])),
+            "links": meta.get("links").cloned().unwrap_or_else(|| json!({})),
+            "maintainers": meta.get("maintainers").cloned().unwrap_or_else(|| json!([])),
+        },
+        "downloads": {"all": 0, "recent": 0, "week": 0, "day": 0},
+        "releases": sorted.iter().map(|(v, r)| json!({
+            "version": v.to_string(),
+            "url": urls.release(&p.name, &r.version),
+            "has_docs": r.has_docs,
+            "inserted_at": timestamp(r.inserted_at),
+        })).collect::<Vec<_>>(),
+        "retirements": retirements,
+        "latest_version": latest.as_ref().map(ToString::to_string),
+        "latest_stable_version": latest_stable,
+        "configs": latest.map_or(Value::Null, |v| configs(urls.repo, &urls.state.public.name, &p.name, &v)),
+        "inserted_at": timestamp(p.inserted_at),
+        "updated_at": timestamp(p.updated_at),
+    });
+    if let Some(owners) = owners {
+        body["owners"] = owners
+            .iter()
+            .map(|o| {
+                let mut owner = json!({"username": o.username, "url": urls.user(&o.username), "level": o.level});
+                if let (true, Some(email)) = (o.email_public, &o.email) {
+                    owner["email"] = json!(email);
+                }
+                owner
+            })
+            .collect();
+    }
+    body
+}
+
+/// The User shape; the email only when public (or when it is the caller's own).
+pub fn user(state: &AppState, u: &User, owned: &[Package], show_email: bool) -> Value {
+    let urls = Urls { state, repo: &state.public };
+    let mut body = json!({
+        "username": u.username,
+        "inserted_at": timestamp(u.inserted_at),
+        "updated_at": timestamp(u.updated_at),
+        "url": urls.user(&u.username),
+        "handles": {},
+        "packages": owned.iter().map(|p| json!({
+            "name": p.name,
+            "repository": p.repository,
+            "url": urls.package(&p.name),
+            "html_url": urls.package_html(&p.name),
+        })).collect::<Vec<_>>(),
+        "owned_packages": owned.iter().map(|p| (p.name.clone(), json!(urls.package(&p.name)))).collect::<Map<_, _>>(),
+    });
+    // rebar3_hex reads these with binary_to_list: leave them out rather than send nil
+    if let (true, Some(email)) = (show_email || u.email_public, &u.email) {
+        body["email"] = json!(email);
+    }
+    if let Some(full_name) = &u.full_name {
+        body["full_name"] = json!(full_name);
+    }
+    body
+}
+
+/// The Key shape; the secret only right after creation.
+pub fn key(state: &AppState, k: &Key, authing_key_id: Option<i64>, secret: Option<&str>) -> Value {
+    let mut body = json!({
+        "name": k.name,
+        "authing_key": Some(k.id) == authing_key_id,
+        "permissions": k.permissions.0.iter().map(|p| json!({"domain": p.domain, "resource": p.resource})).collect::<Vec<_>>(),
+        "revoke_at": Value::Null,
+        "inserted_at": timestamp(k.inserted_at),
+        "updated_at": timestamp(k.updated_at),
+        "url": state.api_url(&format!("/keys/{}", k.name)),
+        "last_use": k.last_used_at.map_or(Value::Null, |t| json!({
+            "used_at": timestamp(t), "ip": k.last_use_ip, "user_agent": k.last_use_user_agent,
+        })),
+    });
+    if let Some(secret) = secret {
+        body["secret"] = json!(secret);
+    }
+    body
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,120 @@
+//! API keys. Only an HMAC of each secret is stored; `secret_prefix` narrows the lookup.
+
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+
+use crate::Result;
+
+/// A permission as stored: `{"domain": "api", "resource": "write"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPermission {
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// A key row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Key {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub secret_hmac: Vec<u8>,
+    pub permissions: Json<Vec<StoredPermission>>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub last_use_ip: Option<String>,
+    pub last_use_user_agent: Option<String>,
+    pub inserted_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, user_id, name, secret_hmac, permissions, revoked_at, last_used_at, last_use_ip,
+    last_use_user_agent, inserted_at, updated_at";
+
+/// A key to insert.
+#[derive(Debug)]
+pub struct NewKey<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub secret_prefix: &'a str,
+    pub secret_hmac: &'a [u8],
+    pub permissions: &'a [StoredPermission],
+}
+
+/// Inserts a key; `None` when the user already has a live key of that name.
+pub async fn create(conn: &mut PgConnection, new: &NewKey<'_>) -> Result<Option<Key>> {
+    let key = sqlx::query_as(&format!(
+        "INSERT INTO keys (user_id, name, secret_prefix, secret_hmac, permissions)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id, name) WHERE revoked_at IS NULL DO NOTHING
+         RETURNING {COLUMNS}"
+    ))
+    .bind(new.user_id)
+    .bind(new.name)
+    .bind(new.secret_prefix)
+    .bind(new.secret_hmac)
+    .bind(Json(new.permissions))
+    .fetch_optional(conn)
+    .await?;
+    Ok(key)
+}
+
+/// Live keys whose secret starts with `prefix`; the caller compares HMACs.
+pub async fn candidates(db: impl PgExecutor<'_>, prefix: &str) -> Result<Vec<Key>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM keys WHERE secret_prefix = $1 AND revoked_at IS NULL"))
+        .bind(prefix)
+        .fetch_all(db)
+        .await?)
+}
+
+/// The user's live keys, by name.
+pub async fn list(db: impl PgExecutor<'_>, user_id: i64) -> Result<Vec<Key>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM keys WHERE user_id = $1 AND revoked_at IS NULL ORDER BY name"))
+        .bind(user_id)
+        .fetch_all(db)
+        .await?)
+}
+
+/// One of the user's live keys.
+pub async fn get(db: impl PgExecutor<'_>, user_id: i64, name: &str) -> Result<Option<Key>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM keys WHERE user_id = $1 AND name = $2 AND revoked_at IS NULL"))
+        .bind(user_id)
+        .bind(name)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Revokes one key; returns it as it was.
+pub async fn revoke(db: impl PgExecutor<'_>, user_id: i64, name: &str) -> Result<Option<Key>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE keys SET revoked_at = now(), updated_at = now()
+         WHERE user_id = $1 AND name = $2 AND revoked_at IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind(user_id)
+    .bind(name)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Revokes every live key of the user.
+pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: i64) -> Result<u64> {
+    Ok(sqlx::query("UPDATE keys SET revoked_at = now(), updated_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
+/// Records the last use of a key.
+pub async fn touch(db: impl PgExecutor<'_>, id: i64, ip: Option<&str>, user_agent: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE keys SET last_used_at = now(), last_use_ip = $2, last_use_user_agent = $3 WHERE id = $1")
+        .bind(id)
+        .bind(ip)
+        .bind(user_agent)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Storage of hexyard: Postgres through sqlx, one module per aggregate, and the blob store.
+//!
+//! Functions take an executor (`&PgPool`, or `&mut PgConnection` inside a transaction the
+//! caller owns) and return plain rows. No HTTP types here.
+
+pub mod audit;
+pub mod blobs;
+pub mod keys;
+pub mod owners;
+pub mod packages;
+pub mod releases;
+pub mod repositories;
+pub mod resources;
+pub mod users;
+
+pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+pub use sqlx::{Error as SqlxError, PgConnection, PgPool, Postgres, Transaction};
+
+/// The migrations under `migrations/`, embedded.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("blob store: {0}")]
+    Blob(#[from] object_store::Error),
+    #[error("blob store: {0}")]
+    BlobConfig(String),
+}
+
+impl StorageError {
+    /// Whether this is a violation of the named unique constraint or index.
+    pub fn is_unique_violation(&self, constraint: &str) -> bool {
+        match self {
+            StorageError::Database(sqlx::Error::Database(e)) => {
+                e.is_unique_violation() && e.constraint() == Some(constraint)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Result of storage functions.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> Result<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// The versions of the applied migrations, ascending.
+pub async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}

@@ -1,0 +1,36 @@
+//! Repositories: the instance's public one (and, later, organizations').
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+
+use crate::Result;
+
+/// A repository row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Repository {
+    pub id: i64,
+    pub name: String,
+    pub public: bool,
+    pub inserted_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The repository of this name, created when missing.
+pub async fn ensure(db: impl PgExecutor<'_>, name: &str, public: bool) -> Result<Repository> {
+    Ok(sqlx::query_as(
+        "INSERT INTO repositories (name, public) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET public = EXCLUDED.public
+         RETURNING id, name, public, inserted_at, updated_at",
+    )
+    .bind(name)
+    .bind(public)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Every repository.
+pub async fn all(db: impl PgExecutor<'_>) -> Result<Vec<Repository>> {
+    Ok(sqlx::query_as("SELECT id, name, public, inserted_at, updated_at FROM repositories ORDER BY id")
+        .fetch_all(db)
+        .await?)
+}

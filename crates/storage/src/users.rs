@@ -1,0 +1,119 @@
+//! Users and their email addresses.
+
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+
+use crate::Result;
+
+/// A user with their primary email.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub full_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub email_public: bool,
+    pub inserted_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const SELECT: &str = "SELECT u.id, u.username, u.full_name, u.password_hash,
+        e.email, coalesce(e.verified, false) AS email_verified, coalesce(e.is_public, false) AS email_public,
+        u.inserted_at, u.updated_at
+    FROM users u LEFT JOIN emails e ON e.user_id = u.id AND e.is_primary";
+
+/// A new user: the password already hashed.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub email_verified: bool,
+}
+
+/// Outcome of [`create`].
+#[derive(Debug)]
+pub enum Created {
+    User(User),
+    UsernameTaken,
+    EmailTaken,
+}
+
+/// Creates a user with a primary email. A username or email held by an account whose email was
+/// never verified is released and taken over, as the Hex API documents for re-registration.
+pub async fn create(conn: &mut PgConnection, new: &NewUser<'_>) -> Result<Created> {
+    // unverified holders of the name or address give way
+    sqlx::query(
+        "DELETE FROM users u WHERE (lower(u.username) = lower($1)
+            OR u.id IN (SELECT user_id FROM emails WHERE lower(email) = lower($2)))
+          AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.user_id = u.id AND e.verified)
+          AND NOT EXISTS (SELECT 1 FROM package_owners o WHERE o.user_id = u.id)",
+    )
+    .bind(new.username)
+    .bind(new.email)
+    .execute(&mut *conn)
+    .await?;
+    let taken: Option<(bool,)> = sqlx::query_as("SELECT true FROM users WHERE lower(username) = lower($1)")
+        .bind(new.username)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some() {
+        return Ok(Created::UsernameTaken);
+    }
+    let taken: Option<(bool,)> = sqlx::query_as("SELECT true FROM emails WHERE lower(email) = lower($1)")
+        .bind(new.email)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some() {
+        return Ok(Created::EmailTaken);
+    }
+    let (id,): (i64,) = sqlx::query_as("INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id")
+        .bind(new.username)
+        .bind(new.password_hash)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO emails (user_id, email, verified, is_primary) VALUES ($1, $2, $3, true)")
+        .bind(id)
+        .bind(new.email)
+        .bind(new.email_verified)
+        .execute(&mut *conn)
+        .await?;
+    let user = by_id(&mut *conn, id).await?.expect("the user was just inserted");
+    Ok(Created::User(user))
+}
+
+pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<User>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE u.id = $1")).bind(id).fetch_optional(db).await?)
+}
+
+/// By username, or by any of the user's email addresses.
+pub async fn by_name_or_email(db: impl PgExecutor<'_>, name_or_email: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE lower(u.username) = lower($1)
+            OR u.id IN (SELECT user_id FROM emails WHERE lower(email) = lower($1))
+         ORDER BY (lower(u.username) = lower($1)) DESC LIMIT 1"
+    ))
+    .bind(name_or_email)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Marks the user's primary email verified.
+pub async fn verify_email(db: impl PgExecutor<'_>, user_id: i64) -> Result<()> {
+    sqlx::query("UPDATE emails SET verified = true, updated_at = now() WHERE user_id = $1 AND is_primary")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_full_name(db: impl PgExecutor<'_>, user_id: i64, full_name: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET full_name = $2, updated_at = now() WHERE id = $1")
+        .bind(user_id)
+        .bind(full_name)
+        .execute(db)
+        .await?;
+    Ok(())
+}

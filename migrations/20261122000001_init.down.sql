@@ -1,0 +1,10 @@
+DROP TABLE registry_resources;
+DROP TABLE audit_logs;
+DROP TABLE package_owners;
+DROP TABLE requirements;
+DROP TABLE releases;
+DROP TABLE packages;
+DROP TABLE keys;
+DROP TABLE emails;
+DROP TABLE users;
+DROP TABLE repositories;

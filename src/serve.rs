@@ -1,0 +1,63 @@
+//! `hexyard serve`: the registry server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpServer, web};
+use anyhow::Context;
+use hexyard_api::{ApiConfig, AppState, RepositoryRegistry};
+use hexyard_storage::blobs::BlobStore;
+use hexyard_tarball::Limits;
+
+use crate::config::Config;
+use crate::database::Database;
+use crate::secrets;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config, 32).await?;
+    let result = serve(&config, &db).await;
+    db.close().await;
+    result
+}
+
+async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
+    hexyard_storage::migrate(&db.pool).await.context("migrating the database")?;
+    let secret = secrets::server_secret(config)?;
+    let blobs = BlobStore::open(config.blob_store.as_deref(), &config.data_dir.join("blobs"))?;
+    let repo = hexyard_storage::repositories::ensure(&db.pool, &config.repository, true).await?;
+    let key = secrets::signing_key(config, &repo.name)?;
+    let public = Arc::new(RepositoryRegistry::new(repo.id, repo.name.clone(), true, key));
+    public.load(&db.pool).await.context("loading the registry")?;
+    tokio::spawn(public.clone().run_index_rebuilds(db.pool.clone(), Duration::from_millis(200)));
+
+    let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
+    let bound = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let state = web::Data::new(AppState {
+        db: db.pool.clone(),
+        blobs,
+        config: ApiConfig { public_url: public_url.clone(), secret, limits: Limits::default() },
+        public: public.clone(),
+    });
+    let server = HttpServer::new(move || hexyard_api::app(state.clone())).listen(listener)?.shutdown_timeout(10).run();
+    print_setup(&public_url, &public);
+    server.await?;
+    Ok(())
+}
+
+/// What a user pastes to point mix and rebar3 at this server.
+fn print_setup(url: &str, repo: &RepositoryRegistry) {
+    let name = &repo.name;
+    let pem = String::from_utf8_lossy(&repo.public_key_pem()).trim().replace('\n', "\\n");
+    println!("hexyard listening on {url}");
+    println!();
+    println!("mix (fetch):   mix hex.repo add {name} {url}/repo --fetch-public-key {}", repo.fingerprint());
+    println!("               then in mix.exs: {{:some_package, \"~> 1.0\", repo: \"{name}\"}}");
+    println!("mix (publish): HEX_API_URL={url}/api HEX_API_KEY=<key> mix hex.publish");
+    println!("rebar3 (rebar.config):");
+    println!(
+        "  {{hex, [{{repos, [#{{name => <<\"{name}\">>, repo_url => <<\"{url}/repo\">>, api_url => <<\"{url}/api\">>, \
+         repo_verify => true, repo_public_key => <<\"{pem}\">>}}]}}]}}."
+    );
+    println!();
+}
