@@ -78,7 +78,7 @@ impl Embedded {
             );
             let log = embedded.data.join("server.log");
             let out = embedded
-                .command(&embedded.bin("pg_ctl"))
+                .command(embedded.bin("pg_ctl"))
                 .arg("-D")
                 .arg(&embedded.data)
                 .arg("-l")
@@ -98,13 +98,13 @@ impl Embedded {
     }
 
     fn running(&self) -> anyhow::Result<bool> {
-        let out = self.command(&self.bin("pg_ctl")).arg("-D").arg(&self.data).arg("status").output()?;
+        let out = self.command(self.bin("pg_ctl")).arg("-D").arg(&self.data).arg("status").output()?;
         Ok(out.status.success())
     }
 
     fn ensure_database(&self) -> anyhow::Result<()> {
         let psql = |sql: &str| {
-            self.command(&self.bin("psql"))
+            self.command(self.bin("psql"))
                 .arg("-h")
                 .arg(&self.socket_dir)
                 .args(["-U", NAME, "-d", "postgres", "-tAc", sql])
@@ -139,7 +139,7 @@ impl Embedded {
         }
         self.started_here = false;
         let out =
-            self.command(&self.bin("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]).output();
+            self.command(self.bin("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]).output();
         match out {
             Ok(out) if out.status.success() => tracing::info!("stopped the embedded Postgres cluster"),
             Ok(out) => tracing::error!(stderr = %String::from_utf8_lossy(&out.stderr), "stopping Postgres failed"),

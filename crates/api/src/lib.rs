@@ -3,6 +3,7 @@
 //! answer; SQL stays in `hexyard-storage`.
 
 pub mod error;
+pub mod extract;
 pub mod media;
 pub mod principal;
 pub mod publish;

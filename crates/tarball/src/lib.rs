@@ -12,6 +12,8 @@ mod limits;
 mod metadata;
 mod read;
 mod safe_path;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use build::build;
 pub use error::{FieldError, TarballError};

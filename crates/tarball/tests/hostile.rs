@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use hexyard_tarball::testing::*;
 use hexyard_tarball::{Limits, SafePathError, TarballError, docs, read};
 
 fn refuse(bytes: &[u8]) -> TarballError {

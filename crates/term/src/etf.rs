@@ -241,12 +241,20 @@ impl<'a> Decoder<'a> {
             }
             NEW_FLOAT_EXT => {
                 let b = self.take(8)?;
-                Term::Float(f64::from_be_bytes(b.try_into().map_err(|_| EtfError::Truncated)?))
+                let f = f64::from_be_bytes(b.try_into().map_err(|_| EtfError::Truncated)?);
+                // Erlang has no NaN or infinity; binary_to_term refuses them too
+                if !f.is_finite() {
+                    return Err(EtfError::Invalid("float"));
+                }
+                Term::Float(f)
             }
             FLOAT_EXT => {
                 let text = self.take(31)?;
                 let text = std::str::from_utf8(text).map_err(|_| EtfError::Invalid("float"))?;
-                let f = text.trim_end_matches('\0').trim().parse().map_err(|_| EtfError::Invalid("float"))?;
+                let f: f64 = text.trim_end_matches('\0').trim().parse().map_err(|_| EtfError::Invalid("float"))?;
+                if !f.is_finite() {
+                    return Err(EtfError::Invalid("float"));
+                }
                 Term::Float(f)
             }
             ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT => {

@@ -70,13 +70,8 @@ impl Term {
         match (self, other) {
             (Term::Integer(a), Term::Integer(b)) => a.cmp(b),
             (Term::Float(a), Term::Float(b)) => a.total_cmp(b),
-            // Mixed numbers compare by value; an equal integer sorts before the float.
-            (Term::Integer(a), Term::Float(b)) => {
-                (*a as f64).partial_cmp(b).unwrap_or(Ordering::Less).then(Ordering::Less)
-            }
-            (Term::Float(a), Term::Integer(b)) => {
-                a.partial_cmp(&(*b as f64)).unwrap_or(Ordering::Greater).then(Ordering::Greater)
-            }
+            (Term::Integer(a), Term::Float(b)) => cmp_int_float(*a, *b),
+            (Term::Float(a), Term::Integer(b)) => cmp_int_float(*b, *a).reverse(),
             (Term::Atom(a), Term::Atom(b)) => a.cmp(b),
             (Term::Tuple(a), Term::Tuple(b)) => a.len().cmp(&b.len()).then_with(|| cmp_all(a, b)),
             (Term::Map(a), Term::Map(b)) => {
@@ -102,6 +97,18 @@ impl Term {
             (Term::Binary(a), Term::Binary(b)) => a.cmp(b),
             _ => rank(self).cmp(&rank(other)),
         }
+    }
+}
+
+/// Compares an integer and a float by their exact values (an equal integer sorts first), so
+/// that the order stays total: rounding the integer to a float is monotonic, and only a tie
+/// needs the exact comparison. NaN, which no decoded term holds, sits where `total_cmp` puts it.
+fn cmp_int_float(a: i128, b: f64) -> Ordering {
+    match (a as f64).partial_cmp(&b) {
+        Some(Ordering::Equal) => a.cmp(&(b as i128)).then(Ordering::Less),
+        Some(o) => o,
+        None if b.is_sign_negative() => Ordering::Greater,
+        None => Ordering::Less,
     }
 }
 
@@ -137,5 +144,38 @@ mod tests {
             assert_eq!(pair[0].erlang_cmp(&pair[1]), Ordering::Less, "{pair:?}");
             assert_eq!(pair[1].erlang_cmp(&pair[0]), Ordering::Greater, "{pair:?}");
         }
+    }
+
+    /// Found by the etf_decode fuzzer: mixed integers, floats and NaN made sorting panic.
+    #[test]
+    fn number_order_is_total() {
+        let big = 1i128 << 53;
+        let mut numbers = vec![
+            Term::Float(f64::NAN),
+            Term::Float(-f64::NAN),
+            Term::Float(-0.0),
+            Term::Float(0.0),
+            Term::Integer(0),
+            Term::Float(big as f64),
+            Term::Float((big + 4) as f64),
+            Term::Float(-1e300),
+            Term::Float(f64::INFINITY),
+        ];
+        for d in 0..6 {
+            numbers.push(Term::Integer(big + d));
+            numbers.push(Term::Integer(-big - d));
+        }
+        numbers.extend([Term::Integer(i128::MAX), Term::Integer(i128::MIN)]);
+        for a in &numbers {
+            for b in &numbers {
+                assert_eq!(a.erlang_cmp(b), b.erlang_cmp(a).reverse(), "{a:?} {b:?}");
+                for c in &numbers {
+                    if a.erlang_cmp(b).is_le() && b.erlang_cmp(c).is_le() {
+                        assert!(a.erlang_cmp(c).is_le(), "{a:?} <= {b:?} <= {c:?}");
+                    }
+                }
+            }
+        }
+        numbers.sort_by(|a, b| a.erlang_cmp(b));
     }
 }

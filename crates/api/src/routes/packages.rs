@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::extract::PackagePath;
 use crate::media::Reply;
 use crate::routes::repository;
 use crate::state::AppState;
@@ -61,14 +62,10 @@ pub async fn list_packages(
 }
 
 /// `GET /api/packages/{name}`.
-#[tracing::instrument(skip_all, fields(package.name = %path.as_str()))]
-pub async fn get_package(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Result<Reply, ApiError> {
+#[tracing::instrument(skip_all, fields(package.name = %path.name))]
+pub async fn get_package(state: web::Data<AppState>, req: HttpRequest, path: PackagePath) -> Result<Reply, ApiError> {
     let repo = repository(&state, &req)?;
-    let package = packages::get(&state.db, repo.id, &path).await?.ok_or_else(ApiError::not_found)?;
+    let package = packages::get(&state.db, repo.id, path.name.as_str()).await?.ok_or_else(ApiError::not_found)?;
     let rels = releases::of_package(&state.db, package.id).await?;
     if rels.is_empty() {
         return Err(ApiError::not_found());

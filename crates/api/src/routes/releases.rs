@@ -3,17 +3,20 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
-use hexyard_core::Version;
 use hexyard_storage::{packages, releases};
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::extract::ReleasePath;
 use crate::media::Reply;
 use crate::principal::MaybePrincipal;
 use crate::publish::{PublishRequest, publish};
 use crate::routes::repository;
 use crate::state::AppState;
 use crate::views::{self, Urls};
+
+/// How much of an oversize upload is read (and dropped) before the connection is closed.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct PublishQuery {
@@ -36,16 +39,24 @@ pub async fn publish_release(
     let repo = repository(&state, &req)?;
     let max = state.config.limits.max_tarball_size;
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(ApiError::too_large());
-    }
+    let mut too_large = declared.is_some_and(|n| n > max);
+    let mut seen = 0u64;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("Bad request"))?;
-        if (body.len() + chunk.len()) as u64 > max {
-            return Err(ApiError::too_large());
+        seen += chunk.len() as u64;
+        // an oversize body is read and dropped, so the client that sent it all gets the 413
+        // rather than a reset connection; past DRAIN_LIMIT the connection is closed instead
+        if seen > DRAIN_LIMIT {
+            break;
         }
-        body.extend_from_slice(&chunk);
+        too_large |= seen > max;
+        if !too_large {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if too_large {
+        return Err(ApiError::too_large());
     }
     let replace = query.replace.as_deref() != Some("false");
     let url_name = req.match_info().get("name");
@@ -63,19 +74,12 @@ pub async fn publish_release(
 }
 
 /// `GET /api/packages/{name}/releases/{version}`.
-#[tracing::instrument(skip_all)]
-pub async fn get_release(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<Reply, ApiError> {
+#[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
+pub async fn get_release(state: web::Data<AppState>, req: HttpRequest, path: ReleasePath) -> Result<Reply, ApiError> {
     let repo = repository(&state, &req)?;
-    let (name, version) = path.into_inner();
-    if Version::parse(&version).is_err() {
-        return Err(ApiError::bad_request(format!("invalid version: {version}")));
-    }
-    let package = packages::get(&state.db, repo.id, &name).await?.ok_or_else(ApiError::not_found)?;
+    let package = packages::get(&state.db, repo.id, path.name.as_str()).await?.ok_or_else(ApiError::not_found)?;
+    let version = path.version.to_string();
     let release = releases::get(&state.db, package.id, &version).await?.ok_or_else(ApiError::not_found)?;
     let requirements = releases::requirements_of_package(&state.db, package.id).await?;
-    Ok(Reply::ok(views::release(&Urls { state: &state, repo }, &name, &release, &requirements)))
+    Ok(Reply::ok(views::release(&Urls { state: &state, repo }, &package.name, &release, &requirements)))
 }

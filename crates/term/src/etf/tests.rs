@@ -73,6 +73,8 @@ fn refuses_hostile_forms() {
         (vec![131, 116, 0, 0, 0, 2, 97, 1, 106, 97, 1, 106], EtfError::DuplicateKey),
         (vec![131, 110, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], EtfError::IntegerTooLarge),
         (vec![131, 111, 0, 0, 1, 0, 0], EtfError::Truncated),
+        (vec![131, 70, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0], EtfError::Invalid("float")),
+        (vec![131, 70, 0xff, 0xf0, 0, 0, 0, 0, 0, 0], EtfError::Invalid("float")),
     ];
     for (bytes, want) in cases {
         assert_eq!(decode(&bytes), Err(want.clone()), "{bytes:?}");

@@ -1,0 +1,7 @@
+//! End-to-end tests: the built `hexyard` binary with its embedded Postgres, driven over HTTP by
+//! the real clients (rebar3, hex_core as bundled in rebar3, Gleam's `hexpm` crate) and by hand.
+
+mod api;
+mod clients;
+mod hostile;
+mod support;

@@ -1,0 +1,286 @@
+//! The harness: a real `hexyard serve` (embedded Postgres, own data dir) on a free port, an
+//! HTTP client, tarballs built in code, and Erlang with rebar3's bundled hex_core.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use hexyard_core::{PackageName, RepositoryName, Requirement, Version};
+use hexyard_tarball::{Dependency, Metadata};
+
+pub fn fixtures() -> PathBuf {
+    match std::env::var_os("HEXYARD_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+    }
+}
+
+pub fn fixture_tarball(file: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join("tarballs").join(file)).unwrap()
+}
+
+/// A running server, stopped (with its Postgres) when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub repository: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(repository: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hexyard"))
+            .arg("serve")
+            .envs(env(dir.path(), repository))
+            .env("HEXYARD_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let Some(url) = first.trim().strip_prefix("hexyard listening on ") else {
+            let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+            panic!("the server did not start: {first:?}\n{log}");
+        };
+        let url = url.to_owned();
+        // keep draining stdout so the server never blocks on it
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Server { child, url, repository: repository.to_owned(), dir }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs `hexyard admin …` against this server's data dir.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_hexyard"))
+            .arg("admin")
+            .args(args)
+            .envs(env(self.dir.path(), &self.repository))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// A confirmed user and an API key (`api` unless permissions are given).
+    pub fn user_with_key(&self, name: &str, permissions: &[&str]) -> String {
+        let email = format!("{name}@example.com");
+        self.admin(&["user", "create", name, "--email", &email, "--confirmed"]);
+        let mut args = vec!["key", "create", name, "main"];
+        for p in permissions {
+            args.extend(["--permission", p]);
+        }
+        self.admin(&args)
+    }
+
+    pub fn public_key(&self) -> String {
+        String::from_utf8(get(&format!("{}/repo/public_key", self.url), &[]).body).unwrap()
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api{path}", self.url)
+    }
+
+    pub fn publish(&self, key: &str, tarball: &[u8], replace: bool) -> Response {
+        let url = self.api(&format!("/publish?replace={replace}"));
+        request("POST", &url, &[("authorization", key), ("accept", "application/json")], Some(tarball))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+fn env(dir: &Path, repository: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("HEXYARD_DATA_DIR", dir.join("data").display().to_string()),
+        ("HEXYARD_REPOSITORY", repository.to_owned()),
+        ("HEXYARD_LOG", "warn".to_owned()),
+    ]
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM: the server stops gracefully and stops its Postgres
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {} {}", self.status, String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn agent() -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(ureq::config::AutoHeaderValue::None)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into()
+    })
+}
+
+/// One request; a User-Agent is added unless the headers name one (an empty one sends none).
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+    let mut builder = http::Request::builder().method(method).uri(url);
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("user-agent")) {
+        builder = builder.header("user-agent", "hexyard-tests");
+    }
+    for (n, v) in headers.iter().filter(|(_, v)| !v.is_empty()) {
+        builder = builder.header(*n, *v);
+    }
+    run(builder.body(body.map(<[u8]>::to_vec).unwrap_or_default()).unwrap())
+}
+
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Response {
+    request("GET", url, headers, None)
+}
+
+/// Sends a request built by the `hexpm` crate.
+pub fn run(req: http::Request<Vec<u8>>) -> Response {
+    let resp = agent().run(req).unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let mut body = Vec::new();
+    resp.into_body().into_reader().read_to_end(&mut body).unwrap();
+    Response { status, headers, body }
+}
+
+/// The answer as the `hexpm` crate takes it.
+pub fn to_http(resp: Response) -> http::Response<Vec<u8>> {
+    let mut builder = http::Response::builder().status(resp.status);
+    for (n, v) in &resp.headers {
+        builder = builder.header(n, v);
+    }
+    builder.body(resp.body).unwrap()
+}
+
+/// A package tarball built in code.
+pub fn tarball(name: &str, version: &str, deps: &[(&str, &str, Option<&str>)]) -> Vec<u8> {
+    let requirements = deps
+        .iter()
+        .map(|(dep, req, repo)| Dependency {
+            name: PackageName::parse_existing(dep).unwrap(),
+            app: dep.to_string(),
+            requirement: Requirement::parse(req).unwrap(),
+            optional: false,
+            repository: repo.map(|r| RepositoryName::parse(r).unwrap()),
+        })
+        .collect();
+    let metadata = Metadata {
+        name: PackageName::parse_existing(name).unwrap(),
+        version: Version::parse(version).unwrap(),
+        app: name.to_owned(),
+        description: Some(format!("The {name} package")),
+        licenses: vec!["MIT".into()],
+        links: [("GitHub".to_owned(), format!("https://example.com/{name}"))].into(),
+        requirements,
+        build_tools: vec!["rebar3".into()],
+        elixir: None,
+        files: vec![format!("src/{name}.erl"), format!("src/{name}.app.src")],
+        maintainers: vec![],
+        extra: serde_json::Value::Null,
+    };
+    // a rebar3 project, so rebar3 can fetch and build it
+    let source = format!("-module({name}).\n-export([v/0]).\nv() -> \"{version}\".\n");
+    let deps: Vec<&str> = deps.iter().map(|(d, _, _)| *d).collect();
+    let app = format!(
+        "{{application, {name}, [{{vsn, \"{version}\"}}, {{applications, [kernel, stdlib{}]}}]}}.\n",
+        deps.iter().map(|d| format!(", {d}")).collect::<String>()
+    );
+    hexyard_tarball::build(
+        &metadata,
+        &[(format!("src/{name}.erl"), source.into_bytes()), (format!("src/{name}.app.src"), app.into_bytes())],
+    )
+}
+
+/// The directory holding rebar3's bundled hex_core (`r3_hex_*` modules), unpacked once.
+pub fn hex_core_ebin() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("hexyard-r3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rebar3 = which("rebar3").expect("rebar3 is needed: apt-get install rebar3 (scripts/test does)");
+        let script = format!(
+            "{{ok, S}} = escript:extract(\"{}\", []), {{archive, Zip}} = lists:keyfind(archive, 1, S), \
+             {{ok, _}} = zip:extract(Zip, [{{cwd, \"{}\"}}]), halt().",
+            rebar3.display(),
+            dir.display()
+        );
+        let out = Command::new("erl").args(["-noshell", "-eval", &script]).output().expect("erl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        dir.join("rebar/ebin")
+    })
+}
+
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.exists())
+        .map(|p| p.canonicalize().unwrap_or(p))
+}
+
+/// Runs Erlang code with hex_core loaded; the code must print its result and halt.
+pub fn erl(code: &str) -> Output {
+    // a crash dump lands in the working directory: keep it out of the source tree
+    Command::new("erl")
+        .current_dir(std::env::temp_dir())
+        .arg("-noshell")
+        .arg("-pa")
+        .arg(hex_core_ebin())
+        .args(["-eval", code])
+        .output()
+        .expect("erl is needed: apt-get install erlang-nox")
+}
+
+/// A binary literal for Erlang source.
+pub fn erl_bin(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    format!("<<\"{escaped}\">>")
+}
