@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpServer, web};
+use actix_web::web;
 use anyhow::Context;
 use hexyard_api::{ApiConfig, AppState, RepositoryRegistry};
 use hexyard_storage::blobs::BlobStore;
@@ -39,7 +39,8 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
         config: ApiConfig { public_url: public_url.clone(), secret, limits: Limits::default() },
         public: public.clone(),
     });
-    let server = HttpServer::new(move || hexyard_api::app(state.clone())).listen(listener)?.shutdown_timeout(10).run();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let server = hexyard_api::server::run(state, listener, workers)?;
     print_setup(&public_url, &public);
     server.await?;
     Ok(())

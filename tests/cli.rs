@@ -82,3 +82,21 @@ fn tarball_inspect_prints_checksums_and_metadata() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid package tarball"));
 }
+
+#[test]
+fn migrations_go_up_down_and_up_again_on_the_embedded_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    stdout(&hexyard(&data, &["migrate"]));
+    stdout(&hexyard(&data, &["admin", "user", "create", "ann", "--email", "ann@example.com"]));
+    // reverting the only migration drops every table, the user with them
+    stdout(&hexyard(&data, &["migrate", "--revert"]));
+    stdout(&hexyard(&data, &["migrate"]));
+    stdout(&hexyard(&data, &["admin", "user", "create", "ann", "--email", "ann@example.com"]));
+    let key = stdout(&hexyard(&data, &["admin", "key", "create", "ann", "ci", "--permission", "api:read"]));
+    assert_eq!(key.trim().len(), 64, "only the secret is printed: {key}");
+    let bad = hexyard(&data, &["admin", "key", "create", "ann", "ci2", "--permission", "bogus"]);
+    assert!(!bad.status.success());
+    // each command stopped the cluster it started
+    assert!(!data.join("postgres/postmaster.pid").exists());
+}

@@ -162,3 +162,48 @@ fn limits_permissions_and_dependencies() {
     let reserved = server.publish(&key, &tarball("elixir", "1.0.0", &[]), false);
     assert_eq!((reserved.status, reserved.json()["errors"]["name"].as_str()), (422, Some("is reserved")));
 }
+
+/// Writes a request head with `Expect: 100-continue`, and returns what the server says before
+/// any body byte is sent.
+fn expect_continue(server: &Server, key: &str, length: usize) -> (std::net::TcpStream, String) {
+    use std::io::{Read, Write};
+    let addr = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "POST /api/packages/foo/releases?replace=false HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: hexyard-tests\r\n\
+         Authorization: {key}\r\nAccept: application/vnd.hex+erlang\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).unwrap();
+    (stream, String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+#[test]
+fn expect_continue_refuses_before_the_body() {
+    use std::io::{Read, Write};
+    let server = Server::start("acme");
+    let key = server.user_with_key("alice", &[]);
+    let read_key = server.user_with_key("reader", &["api:read"]);
+    let body = fixture_tarball("foo-0.1.0.tar");
+
+    for (bad, status) in [("not-a-key", "401"), (read_key.as_str(), "401")] {
+        let (_, answer) = expect_continue(&server, bad, body.len());
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{answer}");
+        assert!(!answer.contains("100 Continue"), "{answer}");
+        assert!(answer.to_ascii_lowercase().contains("content-type: application/vnd.hex+erlang"), "{answer}");
+    }
+    let (_, answer) = expect_continue(&server, &key, (16 << 20) + 1);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // a good key gets 100 Continue, then the body publishes
+    let (mut stream, answer) = expect_continue(&server, &key, body.len());
+    assert!(answer.starts_with("HTTP/1.1 100 Continue"), "{answer}");
+    stream.write_all(&body).unwrap();
+    let mut buf = vec![0u8; 8192];
+    let n = stream.read(&mut buf).unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+}

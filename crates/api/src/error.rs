@@ -81,6 +81,22 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The response in the given format, for paths that run outside the app's middleware.
+    pub fn render(&self, format: crate::media::Format) -> HttpResponse {
+        let mut response = self.error_response();
+        if format == crate::media::Format::Etf {
+            let (bytes, content_type) = format.encode(&self.body());
+            response.headers_mut().insert(
+                actix_web::http::header::CONTENT_TYPE,
+                actix_web::http::header::HeaderValue::from_static(content_type),
+            );
+            response = response.set_body(actix_web::body::BoxBody::new(bytes));
+        }
+        response
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status.as_u16(), self.message)

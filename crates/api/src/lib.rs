@@ -9,6 +9,7 @@ pub mod principal;
 pub mod publish;
 pub mod registry;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod views;
 

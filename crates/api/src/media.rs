@@ -31,7 +31,8 @@ impl Format {
         if etf { Format::Etf } else { Format::Json }
     }
 
-    fn encode(self, value: &Value) -> (Vec<u8>, &'static str) {
+    /// The body bytes and Content-Type of a value in this format.
+    pub fn encode(self, value: &Value) -> (Vec<u8>, &'static str) {
         match self {
             Format::Json => {
                 (serde_json::to_vec(value).expect("a JSON value serializes"), "application/json; charset=utf-8")

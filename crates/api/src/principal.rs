@@ -72,26 +72,35 @@ impl FromRequest for MaybePrincipal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
+        let header = req.headers().get(header::AUTHORIZATION).cloned();
         let actor = actor_of(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("no application state"))?;
-            let header = match header {
-                None => return Ok(MaybePrincipal(None)),
-                Some(Ok(h)) if h.trim().is_empty() => return Ok(MaybePrincipal(None)),
-                Some(Ok(h)) => h,
-                Some(Err(_)) => return Err(ApiError::unauthorized("invalid authentication information")),
-            };
-            let credentials = Credentials::parse(&header)
-                .map_err(|_| ApiError::unauthorized("invalid authentication information"))?;
-            let principal = match credentials {
-                Credentials::Key(secret) => by_key(&state, &secret, actor).await?,
-                Credentials::Basic { username, password } => by_password(&state, &username, password, actor).await?,
-                Credentials::Bearer(_) => return Err(ApiError::unauthorized("invalid API key")),
-            };
-            Ok(MaybePrincipal(Some(principal)))
+            authenticate(&state, header.as_ref(), actor).await.map(MaybePrincipal)
         })
     }
+}
+
+/// Resolves an `Authorization` header: none is `None`, anything invalid an error.
+pub async fn authenticate(
+    state: &AppState,
+    header: Option<&header::HeaderValue>,
+    actor: Actor,
+) -> Result<Option<Principal>, ApiError> {
+    let Some(header) = header else { return Ok(None) };
+    let header = header.to_str().map_err(|_| ApiError::unauthorized("invalid authentication information"))?;
+    if header.trim().is_empty() {
+        return Ok(None);
+    }
+    let credentials =
+        Credentials::parse(header).map_err(|_| ApiError::unauthorized("invalid authentication information"))?;
+    let principal = match credentials {
+        Credentials::Key(secret) => by_key(state, &secret, actor).await?,
+        Credentials::Basic { username, password } => by_password(state, &username, password, actor).await?,
+        // OAuth tokens arrive with the accounts work
+        Credentials::Bearer(_) => return Err(ApiError::unauthorized("invalid API key")),
+    };
+    Ok(Some(principal))
 }
 
 async fn by_key(state: &AppState, secret: &str, mut actor: Actor) -> Result<Principal, ApiError> {
