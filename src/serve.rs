@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Context;
+use hexyard_api::blob_cache::BlobCache;
+use hexyard_api::state::TARBALL_CACHE_BYTES;
 use hexyard_api::{ApiConfig, AppState, RepositoryRegistry};
 use hexyard_storage::blobs::BlobStore;
 use hexyard_tarball::Limits;
@@ -38,6 +40,7 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
         blobs,
         config: ApiConfig { public_url: public_url.clone(), secret, limits: Limits::default() },
         public: public.clone(),
+        tarballs: BlobCache::new(TARBALL_CACHE_BYTES),
     });
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = hexyard_api::server::run(state, listener, workers)?;

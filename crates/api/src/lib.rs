@@ -2,6 +2,7 @@
 //! `/repo`, `/health`. Handlers extract, check permissions, call storage or a domain crate and
 //! answer; SQL stays in `hexyard-storage`.
 
+pub mod blob_cache;
 pub mod error;
 pub mod extract;
 pub mod media;

@@ -61,7 +61,8 @@ async fn check_upload(state: &AppState, req: Request) -> Result<Request, Respons
         if declared.is_some_and(|n| n > state.config.limits.max_tarball_size) {
             return Err(ApiError::too_large());
         }
-        let principal = MaybePrincipal(authenticate(state, headers.get(header::AUTHORIZATION), actor).await?).required()?;
+        let principal =
+            MaybePrincipal(authenticate(state, headers.get(header::AUTHORIZATION), actor).await?).required()?;
         let grants = &principal.permissions[..];
         if !grants.allows_api_write() && !grants.iter().any(|p| p.domain == Domain::Package) {
             return Err(not_authorized());

@@ -7,6 +7,7 @@ use hexyard_storage::PgPool;
 use hexyard_storage::blobs::BlobStore;
 use hexyard_tarball::Limits;
 
+use crate::blob_cache::BlobCache;
 use crate::registry::RepositoryRegistry;
 
 /// Settings of the HTTP surface.
@@ -26,7 +27,12 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The instance's public repository.
     pub public: Arc<RepositoryRegistry>,
+    /// Recently served tarballs.
+    pub tarballs: BlobCache,
 }
+
+/// How much memory recently served tarballs may take.
+pub const TARBALL_CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 impl AppState {
     /// The repository a `/api/repos/NAME/…` path names: `hexpm` (hard-coded by mix) and the

@@ -89,9 +89,16 @@ async fn get_tarball(
     if if_none_match(req.headers(), &tarball.etag) {
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
-    let Some(bytes) = state.blobs.get(&blobs::tarball_key(&tarball.outer_checksum)).await? else {
-        tracing::error!(tarball = stem, "a release's tarball is missing from the blob store");
-        return Ok(repo_not_found());
+    let bytes = match state.tarballs.get(&tarball.outer_checksum) {
+        Some(bytes) => bytes,
+        None => {
+            let Some(bytes) = state.blobs.get(&blobs::tarball_key(&tarball.outer_checksum)).await? else {
+                tracing::error!(tarball = stem, "a release's tarball is missing from the blob store");
+                return Ok(repo_not_found());
+            };
+            state.tarballs.insert(&tarball.outer_checksum, bytes.clone());
+            bytes
+        }
     };
     Ok(builder.content_type("application/octet-stream").body(bytes))
 }
