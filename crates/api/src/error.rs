@@ -126,13 +126,9 @@ impl From<hexyard_storage::StorageError> for ApiError {
     }
 }
 
-impl From<sqlx_error::Error> for ApiError {
-    fn from(e: sqlx_error::Error) -> Self {
+/// Transactions are begun and committed in handlers; their failures are internal.
+impl From<hexyard_storage::SqlxError> for ApiError {
+    fn from(e: hexyard_storage::SqlxError) -> Self {
         ApiError::internal(e)
     }
-}
-
-/// sqlx, as re-exported through storage for transaction handling.
-mod sqlx_error {
-    pub type Error = hexyard_storage::SqlxError;
 }
