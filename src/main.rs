@@ -6,6 +6,7 @@ mod database;
 mod keys;
 mod migrate;
 mod postgres;
+mod registry;
 mod secrets;
 mod serve;
 mod tarball;
@@ -35,6 +36,9 @@ enum Command {
     /// Repository signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The signed registry: rebuild or verify it.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// Package tarballs.
     #[command(subcommand)]
     Tarball(tarball::TarballCommand),
@@ -53,6 +57,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve => runtime()?.block_on(serve::run(config)),
             Command::Migrate { revert } => runtime()?.block_on(migrate::run(config, revert)),
             Command::Admin(cmd) => runtime()?.block_on(admin::run(cmd, config)),
+            Command::Registry(cmd) => runtime()?.block_on(registry::run(cmd, config)),
         }
     });
     match result {

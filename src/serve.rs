@@ -31,6 +31,7 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     let public = Arc::new(RepositoryRegistry::new(repo.id, repo.name.clone(), true, key));
     public.load(&db.pool).await.context("loading the registry")?;
     tokio::spawn(public.clone().run_index_rebuilds(db.pool.clone(), Duration::from_millis(200)));
+    tokio::spawn(public.clone().follow_replicas(db.pool.clone()));
 
     let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
     let bound = listener.local_addr()?;

@@ -4,4 +4,5 @@
 mod api;
 mod clients;
 mod hostile;
+mod replicas;
 mod support;

@@ -28,16 +28,33 @@ pub struct Server {
     child: Child,
     pub url: String,
     pub repository: String,
+    /// Logs, and the data dir unless another server's is shared.
     pub dir: tempfile::TempDir,
+    data_dir: PathBuf,
+    database_url: Option<String>,
 }
 
 impl Server {
     pub fn start(repository: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hexyard"))
-            .arg("serve")
-            .envs(env(dir.path(), repository))
-            .env("HEXYARD_LISTEN", "127.0.0.1:0")
+        let data_dir = dir.path().join("data");
+        Self::spawn(dir, data_dir, None, repository)
+    }
+
+    /// A second server on this one's database, data dir (keys, secret, blobs) and repository,
+    /// as a replica behind a load balancer would run.
+    pub fn replica(&self) -> Server {
+        let url = format!("postgres:///hexyard?host={}&user=hexyard", self.data_dir.join("postgres-run").display());
+        Self::spawn(tempfile::tempdir().unwrap(), self.data_dir.clone(), Some(url), &self.repository)
+    }
+
+    fn spawn(dir: tempfile::TempDir, data_dir: PathBuf, database_url: Option<String>, repository: &str) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hexyard"));
+        command.arg("serve").envs(env(&data_dir, repository)).env("HEXYARD_LISTEN", "127.0.0.1:0");
+        if let Some(url) = &database_url {
+            command.env("HEXYARD_DATABASE_URL", url);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
             .spawn()
@@ -52,23 +69,40 @@ impl Server {
         let url = url.to_owned();
         // keep draining stdout so the server never blocks on it
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Server { child, url, repository: repository.to_owned(), dir }
+        Server { child, url, repository: repository.to_owned(), dir, data_dir, database_url }
     }
 
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
-    /// Runs `hexyard admin …` against this server's data dir.
+    /// Runs a `hexyard` command against this server's data dir and database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hexyard"));
+        command.args(args).envs(env(&self.data_dir, &self.repository));
+        if let Some(url) = &self.database_url {
+            command.env("HEXYARD_DATABASE_URL", url);
+        }
+        command.output().unwrap()
+    }
+
+    /// Runs `hexyard admin …` and returns its standard output.
     pub fn admin(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_hexyard"))
-            .arg("admin")
-            .args(args)
-            .envs(env(self.dir.path(), &self.repository))
-            .output()
-            .unwrap();
+        let out = self.cli(&[&["admin"], args].concat());
         assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Runs SQL on the embedded cluster, as an operator (or an attacker with database access) would.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .arg("-h")
+            .arg(self.data_dir.join("postgres-run"))
+            .args(["-U", "hexyard", "-d", "hexyard", "-tAc", sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// A confirmed user and an API key (`api` unless permissions are given).
@@ -100,9 +134,9 @@ impl Server {
     }
 }
 
-fn env(dir: &Path, repository: &str) -> Vec<(&'static str, String)> {
+fn env(data_dir: &Path, repository: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("HEXYARD_DATA_DIR", dir.join("data").display().to_string()),
+        ("HEXYARD_DATA_DIR", data_dir.display().to_string()),
         ("HEXYARD_REPOSITORY", repository.to_owned()),
         ("HEXYARD_LOG", "warn".to_owned()),
     ]

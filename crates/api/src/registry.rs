@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use hexyard_core::{RetirementReason, Version};
-use hexyard_registry::{SigningKey, build, sign_and_gzip};
+use hexyard_registry::{SigningKey, build, proto, sign_and_gzip, signed};
 use hexyard_storage::{PgPool, StorageError, packages, releases, resources};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, Notify};
@@ -45,6 +45,8 @@ pub struct RepositoryRegistry {
     /// Serializes package rebuilds, so a slower rebuild never overwrites a newer one.
     rebuild: Mutex<()>,
     index_dirty: Notify,
+    /// Tells this server's announcements apart from other replicas'.
+    instance: String,
 }
 
 impl RepositoryRegistry {
@@ -60,6 +62,11 @@ impl RepositoryRegistry {
             tarballs: RwLock::default(),
             rebuild: Mutex::new(()),
             index_dirty: Notify::new(),
+            instance: format!(
+                "{}-{}",
+                std::process::id(),
+                SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+            ),
         }
     }
 
@@ -101,18 +108,28 @@ impl RepositoryRegistry {
                 self.rebuild_package(db, name).await?;
             }
         }
-        let mut tarballs = HashMap::new();
-        for s in summaries {
-            tarballs.insert(format!("{}-{}", s.package, s.version), tarball_ref(s.outer_checksum));
-        }
-        *self.tarballs.write().expect("registry lock") = tarballs;
         self.rebuild_index(db).await
     }
 
     /// Rebuilds and signs `/packages/NAME` from the database, then swaps it in.
     pub async fn rebuild_package(&self, db: &PgPool, name: &str) -> Result<(), StorageError> {
         let _guard = self.rebuild.lock().await;
-        let Some(package) = packages::get(db, self.id, name).await? else { return Ok(()) };
+        let Some((entry, stems)) = self.package_entry(db, name).await? else { return Ok(()) };
+        let body = sign_and_gzip(&build::package(&self.name, &entry), &self.key);
+        self.store(db, format!("packages/{name}"), body).await?;
+        let mut tarballs = self.tarballs.write().expect("registry lock");
+        tarballs.retain(|stem, _| !is_release_of(stem, name));
+        tarballs.extend(stems);
+        Ok(())
+    }
+
+    /// What `/packages/NAME` holds according to the database, and the package's tarballs.
+    async fn package_entry(
+        &self,
+        db: &PgPool,
+        name: &str,
+    ) -> Result<Option<(hexyard_registry::PackageEntry, Vec<(String, TarballRef)>)>, StorageError> {
+        let Some(package) = packages::get(db, self.id, name).await? else { return Ok(None) };
         let rows = releases::of_package(db, package.id).await?;
         let requirements = releases::requirements_of_package(db, package.id).await?;
         let mut entry = hexyard_registry::PackageEntry { name: name.to_owned(), releases: Vec::new() };
@@ -153,17 +170,23 @@ impl RepositoryRegistry {
                 published_at: Some(r.inserted_at.into()),
             });
         }
-        let body = sign_and_gzip(&build::package(&self.name, &entry), &self.key);
-        self.store(db, format!("packages/{name}"), body).await?;
-        let mut tarballs = self.tarballs.write().expect("registry lock");
-        tarballs.retain(|stem, _| !is_release_of(stem, name));
-        tarballs.extend(stems);
-        Ok(())
+        Ok(Some((entry, stems)))
     }
 
     /// Rebuilds `/names` and `/versions`.
     pub async fn rebuild_index(&self, db: &PgPool) -> Result<(), StorageError> {
-        let names: Vec<hexyard_registry::NamesEntry> = packages::names(db, self.id)
+        let (names, versions) = self.index_entries(db).await?;
+        let names_body = sign_and_gzip(&build::names(&self.name, &names), &self.key);
+        let versions_body = sign_and_gzip(&build::versions(&self.name, &versions), &self.key);
+        self.store(db, "names".to_owned(), names_body).await?;
+        self.store(db, "versions".to_owned(), versions_body).await
+    }
+
+    async fn index_entries(
+        &self,
+        db: &PgPool,
+    ) -> Result<(Vec<hexyard_registry::NamesEntry>, Vec<hexyard_registry::VersionsEntry>), StorageError> {
+        let names = packages::names(db, self.id)
             .await?
             .into_iter()
             .map(|(name, updated_at)| hexyard_registry::NamesEntry { name, updated_at: Some(updated_at.into()) })
@@ -174,12 +197,54 @@ impl RepositoryRegistry {
                 by_package.entry(s.package).or_default().push((v, s.retired, false));
             }
         }
-        let versions: Vec<hexyard_registry::VersionsEntry> =
+        let versions =
             by_package.into_iter().map(|(name, releases)| hexyard_registry::VersionsEntry { name, releases }).collect();
-        let names_body = sign_and_gzip(&build::names(&self.name, &names), &self.key);
-        let versions_body = sign_and_gzip(&build::versions(&self.name, &versions), &self.key);
-        self.store(db, "names".to_owned(), names_body).await?;
-        self.store(db, "versions".to_owned(), versions_body).await
+        Ok((names, versions))
+    }
+
+    /// Checks every stored resource: its signature under this repository's key, its origin, and
+    /// that it says what the database says. Returns one line per problem.
+    pub async fn verify(&self, db: &PgPool) -> Result<Vec<String>, StorageError> {
+        let key = self.key.verifying_key();
+        let mut problems = Vec::new();
+        let stored: HashMap<String, Vec<u8>> = resources::all(db)
+            .await?
+            .into_iter()
+            .filter(|r| r.repository_id == self.id)
+            .map(|r| (r.path, r.body))
+            .collect();
+        let (names, versions) = self.index_entries(db).await?;
+        let mut expected = vec![
+            ("names".to_owned(), Expected::Names(build::names(&self.name, &names))),
+            ("versions".to_owned(), Expected::Versions(build::versions(&self.name, &versions))),
+        ];
+        for entry in &names {
+            if let Some((package, _)) = self.package_entry(db, &entry.name).await? {
+                expected.push((
+                    format!("packages/{}", entry.name),
+                    Expected::Package(build::package(&self.name, &package)),
+                ));
+            }
+        }
+        for (path, want) in expected {
+            let Some(body) = stored.get(&path) else {
+                problems.push(format!("{}: {path} is missing", self.name));
+                continue;
+            };
+            let outcome = match &want {
+                Expected::Names(want) => signed::decode_names(body, key, &self.name).map(|got| got == *want),
+                Expected::Versions(want) => signed::decode_versions(body, key, &self.name).map(|got| got == *want),
+                Expected::Package(want) => {
+                    signed::decode_package(body, key, &self.name, &want.name).map(|got| got == *want)
+                }
+            };
+            match outcome {
+                Ok(true) => {}
+                Ok(false) => problems.push(format!("{}: {path} differs from the database", self.name)),
+                Err(e) => problems.push(format!("{}: {path}: {e}", self.name)),
+            }
+        }
+        Ok(problems)
     }
 
     async fn store(&self, db: &PgPool, path: String, body: Vec<u8>) -> Result<(), StorageError> {
@@ -187,9 +252,87 @@ impl RepositoryRegistry {
         let etag = etag_of(&body);
         let stored = resources::Resource { repository_id: self.id, path: path.clone(), body, etag, updated_at: now };
         resources::put(db, &stored).await?;
+        resources::announce(db, &format!("{} {} {path}", self.instance, self.id)).await?;
         let resource = Resource { body: Bytes::from(stored.body), etag: stored.etag, last_modified: now.into() };
         self.install(path, resource);
         Ok(())
+    }
+
+    /// Puts every stored resource of this repository in memory, and the tarball index with it.
+    async fn install_stored(&self, db: &PgPool) -> Result<(), StorageError> {
+        for stored in resources::all(db).await?.into_iter().filter(|r| r.repository_id == self.id) {
+            let resource =
+                Resource { body: Bytes::from(stored.body), etag: stored.etag, last_modified: stored.updated_at.into() };
+            self.install(stored.path, resource);
+        }
+        let tarballs = releases::summaries(db, self.id)
+            .await?
+            .into_iter()
+            .map(|s| (format!("{}-{}", s.package, s.version), tarball_ref(s.outer_checksum)))
+            .collect();
+        *self.tarballs.write().expect("registry lock") = tarballs;
+        Ok(())
+    }
+
+    /// Takes in a resource another replica stored: the bytes as stored (never re-signed here),
+    /// and for a package, its tarballs.
+    pub async fn reload(&self, db: &PgPool, path: &str) -> Result<(), StorageError> {
+        if let Some(stored) = resources::get(db, self.id, path).await? {
+            let resource =
+                Resource { body: Bytes::from(stored.body), etag: stored.etag, last_modified: stored.updated_at.into() };
+            self.install(stored.path, resource);
+        }
+        if let Some(name) = path.strip_prefix("packages/") {
+            let summaries = releases::summaries_of_package(db, self.id, name).await?;
+            let mut tarballs = self.tarballs.write().expect("registry lock");
+            tarballs.retain(|stem, _| !is_release_of(stem, name));
+            tarballs.extend(
+                summaries.into_iter().map(|s| (format!("{name}-{}", s.version), tarball_ref(s.outer_checksum))),
+            );
+        }
+        Ok(())
+    }
+
+    /// Follows the resources other replicas store, so that every server behind one database
+    /// serves the same registry.
+    pub async fn follow_replicas(self: Arc<Self>, db: PgPool) {
+        loop {
+            let mut listener = match resources::listen(&db).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::error!(error = %e, "listening for registry changes failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+            };
+            loop {
+                let notification = match listener.try_recv().await {
+                    Ok(Some(n)) => n,
+                    // the connection dropped: what was announced meanwhile is lost, so take
+                    // in everything stored; the next receive reconnects
+                    Ok(None) => {
+                        if let Err(e) = self.install_stored(&db).await {
+                            tracing::error!(error = %e, "resynchronising the registry failed");
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "registry change listener interrupted");
+                        break;
+                    }
+                };
+                let mut parts = notification.payload().splitn(3, ' ');
+                let (Some(instance), Some(repo), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+                    continue;
+                };
+                if instance == self.instance || repo != self.id.to_string() {
+                    continue;
+                }
+                if let Err(e) = self.reload(&db, path).await {
+                    tracing::error!(error = %e, path, "reloading a registry resource failed");
+                }
+            }
+        }
     }
 
     /// Asks for `/names` and `/versions` to be rebuilt soon.
@@ -209,6 +352,13 @@ impl RepositoryRegistry {
             }
         }
     }
+}
+
+/// A resource as the database says it should read.
+enum Expected {
+    Names(proto::names::Names),
+    Versions(proto::versions::Versions),
+    Package(proto::package::Package),
 }
 
 fn tarball_ref(outer_checksum: Vec<u8>) -> TarballRef {

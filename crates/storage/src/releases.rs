@@ -177,3 +177,19 @@ pub async fn checksum_in_use(db: impl PgExecutor<'_>, outer_checksum: &[u8]) -> 
 pub async fn of_packages(db: impl PgExecutor<'_>, package_ids: &[i64]) -> Result<Vec<Release>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE r.package_id = ANY($1)")).bind(package_ids).fetch_all(db).await?)
 }
+
+/// The release summaries of one package of a repository.
+pub async fn summaries_of_package(
+    db: impl PgExecutor<'_>,
+    repository_id: i64,
+    package: &str,
+) -> Result<Vec<ReleaseSummary>> {
+    Ok(sqlx::query_as(
+        "SELECT p.name AS package, r.version, (r.retirement_reason IS NOT NULL) AS retired, r.outer_checksum
+         FROM releases r JOIN packages p ON p.id = r.package_id WHERE p.repository_id = $1 AND p.name = $2",
+    )
+    .bind(repository_id)
+    .bind(package)
+    .fetch_all(db)
+    .await?)
+}

@@ -38,3 +38,31 @@ pub async fn all(db: impl PgExecutor<'_>) -> Result<Vec<Resource>> {
         .fetch_all(db)
         .await?)
 }
+
+/// One stored resource.
+pub async fn get(db: impl PgExecutor<'_>, repository_id: i64, path: &str) -> Result<Option<Resource>> {
+    Ok(sqlx::query_as(
+        "SELECT repository_id, path, body, etag, updated_at FROM registry_resources
+         WHERE repository_id = $1 AND path = $2",
+    )
+    .bind(repository_id)
+    .bind(path)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The channel on which servers announce the resources they stored.
+pub const CHANNEL: &str = "hexyard_registry";
+
+/// Tells every server listening on [`CHANNEL`] that a resource changed; delivered on commit.
+pub async fn announce(db: impl PgExecutor<'_>, payload: &str) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(db).await?;
+    Ok(())
+}
+
+/// A connection listening on [`CHANNEL`]; it reconnects by itself when the connection drops.
+pub async fn listen(pool: &sqlx::PgPool) -> Result<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
