@@ -24,6 +24,9 @@ pub struct Config {
     pub secret: Option<String>,
     /// `HEXYARD_LOG`: a tracing filter.
     pub log: String,
+    /// `HEXYARD_RATE_LIMIT_ANONYMOUS` and `HEXYARD_RATE_LIMIT_AUTHENTICATED`: API requests per
+    /// minute per IP without credentials, and per user with them (0: unlimited).
+    pub rate_limits: hexyard_api::rate_limit::RateLimits,
 }
 
 impl Config {
@@ -45,6 +48,17 @@ impl Config {
             repository,
             secret: var("HEXYARD_SECRET"),
             log: var("HEXYARD_LOG").unwrap_or_else(|| "info".to_owned()),
+            rate_limits: {
+                let defaults = hexyard_api::rate_limit::RateLimits::default();
+                let number = |name: &str, default: u32| -> anyhow::Result<u32> {
+                    var(name).map_or(Ok(default), |v| v.parse().with_context(|| format!("{name} {v:?}")))
+                };
+                hexyard_api::rate_limit::RateLimits {
+                    anonymous: number("HEXYARD_RATE_LIMIT_ANONYMOUS", defaults.anonymous)?,
+                    authenticated: number("HEXYARD_RATE_LIMIT_AUTHENTICATED", defaults.authenticated)?,
+                    window_seconds: defaults.window_seconds,
+                }
+            },
         })
     }
 

@@ -32,6 +32,7 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     public.load(&db.pool).await.context("loading the registry")?;
     tokio::spawn(public.clone().run_index_rebuilds(db.pool.clone(), Duration::from_millis(200)));
     tokio::spawn(public.clone().follow_replicas(db.pool.clone()));
+    tokio::spawn(prune_rate_limits(db.pool.clone(), config.rate_limits.window_seconds));
 
     let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
     let bound = listener.local_addr()?;
@@ -39,7 +40,12 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     let state = web::Data::new(AppState {
         db: db.pool.clone(),
         blobs,
-        config: ApiConfig { public_url: public_url.clone(), secret, limits: Limits::default() },
+        config: ApiConfig {
+            public_url: public_url.clone(),
+            secret,
+            limits: Limits::default(),
+            rate_limits: config.rate_limits,
+        },
         public: public.clone(),
         tarballs: BlobCache::new(TARBALL_CACHE_BYTES),
     });
@@ -65,4 +71,15 @@ fn print_setup(url: &str, repo: &RepositoryRegistry) {
          repo_verify => true, repo_public_key => <<\"{pem}\">>}}]}}]}}."
     );
     println!();
+}
+
+/// Forgets rate-limit windows that have closed.
+async fn prune_rate_limits(db: hexyard_storage::PgPool, window_seconds: u32) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+        if let Err(e) = hexyard_storage::rate_limits::prune(&db, now - 2 * i64::from(window_seconds)).await {
+            tracing::warn!(error = %e, "pruning rate-limit counters failed");
+        }
+    }
 }

@@ -179,3 +179,31 @@ fn errors_follow_the_requested_media_type() {
     assert_eq!(get(&format!("{}/health", server.url), &[]).status, 200);
     assert_eq!(get(&format!("{}/no/such/page", server.url), &[]).status, 404);
 }
+
+#[test]
+fn audit_logs_of_the_user_and_of_a_package() {
+    let server = Server::start("hexyard");
+    let key = server.user_with_key("alice", &[]);
+    assert_eq!(server.publish(&key, &tarball("logged", "1.0.0", &[]), false).status, 201);
+    assert_eq!(server.publish(&key, &tarball("logged", "1.0.0", &[]), true).status, 200);
+    let mine = get(&server.api("/users/me/audit-logs"), &[("authorization", &key)]);
+    assert_eq!(mine.status, 200);
+    let mine_json = mine.json();
+    let actions: Vec<&str> = mine_json.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions[..2], ["release.publish", "release.publish"], "newest first");
+    assert!(actions.contains(&"key.generate") && actions.contains(&"user.create"), "{actions:?}");
+    let entry = &mine_json[0];
+    assert_eq!(entry["params"]["replaced"], true);
+    assert_eq!(entry["user_agent"], "hexyard-tests");
+    assert!(entry.get("ip").is_none(), "addresses are not shown");
+
+    let package = get(&server.api("/packages/logged/audit-logs"), &[("authorization", &key)]).json();
+    assert_eq!(package.as_array().unwrap().len(), 2);
+    assert_eq!(package[1]["params"]["version"], "1.0.0");
+    assert_eq!(get(&server.api("/packages/logged/audit-logs"), &[]).status, 401);
+    assert_eq!(get(&server.api("/packages/missing/audit-logs"), &[("authorization", &key)]).status, 404);
+    assert_eq!(
+        get(&server.api("/users/me/audit-logs?page=2"), &[("authorization", &key)]).json(),
+        serde_json::json!([])
+    );
+}

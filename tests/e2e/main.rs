@@ -4,5 +4,6 @@
 mod api;
 mod clients;
 mod hostile;
+mod ratelimit;
 mod replicas;
 mod support;

@@ -32,25 +32,48 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     data_dir: PathBuf,
     database_url: Option<String>,
+    extra_env: Vec<(String, String)>,
 }
 
 impl Server {
     pub fn start(repository: &str) -> Server {
+        Self::start_with(repository, &[])
+    }
+
+    /// A server with more `HEXYARD_*` settings.
+    pub fn start_with(repository: &str, extra_env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
-        Self::spawn(dir, data_dir, None, repository)
+        let extra = extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self::spawn(dir, data_dir, None, repository, extra)
     }
 
     /// A second server on this one's database, data dir (keys, secret, blobs) and repository,
     /// as a replica behind a load balancer would run.
     pub fn replica(&self) -> Server {
         let url = format!("postgres:///hexyard?host={}&user=hexyard", self.data_dir.join("postgres-run").display());
-        Self::spawn(tempfile::tempdir().unwrap(), self.data_dir.clone(), Some(url), &self.repository)
+        Self::spawn(
+            tempfile::tempdir().unwrap(),
+            self.data_dir.clone(),
+            Some(url),
+            &self.repository,
+            self.extra_env.clone(),
+        )
     }
 
-    fn spawn(dir: tempfile::TempDir, data_dir: PathBuf, database_url: Option<String>, repository: &str) -> Server {
+    fn spawn(
+        dir: tempfile::TempDir,
+        data_dir: PathBuf,
+        database_url: Option<String>,
+        repository: &str,
+        extra_env: Vec<(String, String)>,
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hexyard"));
-        command.arg("serve").envs(env(&data_dir, repository)).env("HEXYARD_LISTEN", "127.0.0.1:0");
+        command
+            .arg("serve")
+            .envs(env(&data_dir, repository))
+            .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("HEXYARD_LISTEN", "127.0.0.1:0");
         if let Some(url) = &database_url {
             command.env("HEXYARD_DATABASE_URL", url);
         }
@@ -69,7 +92,7 @@ impl Server {
         let url = url.to_owned();
         // keep draining stdout so the server never blocks on it
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Server { child, url, repository: repository.to_owned(), dir, data_dir, database_url }
+        Server { child, url, repository: repository.to_owned(), dir, data_dir, database_url, extra_env }
     }
 
     pub fn data_dir(&self) -> &Path {

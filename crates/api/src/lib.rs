@@ -8,6 +8,7 @@ pub mod extract;
 pub mod media;
 pub mod principal;
 pub mod publish;
+pub mod rate_limit;
 pub mod registry;
 pub mod routes;
 pub mod server;

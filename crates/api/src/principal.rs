@@ -2,7 +2,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use hexyard_auth::{Credentials, Grants, KeySecret, Permission, verify_password};
 use hexyard_storage::audit::Actor;
@@ -22,6 +22,10 @@ pub struct Principal {
     pub permissions: Vec<Permission>,
     pub actor: Actor,
 }
+
+/// The caller as the rate limiter already authenticated them, kept in the request.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Option<Principal>);
 
 /// The caller, if they sent credentials; invalid credentials are refused here.
 #[derive(Debug, Clone)]
@@ -71,6 +75,10 @@ impl FromRequest for MaybePrincipal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(Authenticated(known)) = req.extensions().get::<Authenticated>() {
+            let known = known.clone();
+            return Box::pin(async move { Ok(MaybePrincipal(known)) });
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let header = req.headers().get(header::AUTHORIZATION).cloned();
         let actor = actor_of(req);

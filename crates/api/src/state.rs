@@ -8,6 +8,7 @@ use hexyard_storage::blobs::BlobStore;
 use hexyard_tarball::Limits;
 
 use crate::blob_cache::BlobCache;
+use crate::rate_limit::RateLimits;
 use crate::registry::RepositoryRegistry;
 
 /// Settings of the HTTP surface.
@@ -17,6 +18,7 @@ pub struct ApiConfig {
     pub public_url: String,
     pub secret: ServerSecret,
     pub limits: Limits,
+    pub rate_limits: RateLimits,
 }
 
 /// The state behind `web::Data`.

@@ -28,3 +28,46 @@ pub async fn record(db: impl PgExecutor<'_>, actor: &Actor, action: &str, params
     .await?;
     Ok(())
 }
+
+/// An audit log entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Entry {
+    pub action: String,
+    pub params: serde_json::Value,
+    pub user_agent: Option<String>,
+    pub inserted_at: time::OffsetDateTime,
+}
+
+/// A user's actions, newest first, `per_page` a page.
+pub async fn of_user(db: impl PgExecutor<'_>, user_id: i64, page: u32, per_page: u32) -> Result<Vec<Entry>> {
+    Ok(sqlx::query_as(
+        "SELECT action, params, user_agent, inserted_at FROM audit_logs WHERE user_id = $1
+         ORDER BY id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(user_id)
+    .bind(i64::from(per_page))
+    .bind(i64::from(page.saturating_sub(1)) * i64::from(per_page))
+    .fetch_all(db)
+    .await?)
+}
+
+/// The actions on a package of a repository, newest first.
+pub async fn of_package(
+    db: impl PgExecutor<'_>,
+    repository: &str,
+    package: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<Vec<Entry>> {
+    Ok(sqlx::query_as(
+        "SELECT action, params, user_agent, inserted_at FROM audit_logs
+         WHERE params->>'package' = $1 AND params->>'repository' = $2
+         ORDER BY id DESC LIMIT $3 OFFSET $4",
+    )
+    .bind(package)
+    .bind(repository)
+    .bind(i64::from(per_page))
+    .bind(i64::from(page.saturating_sub(1)) * i64::from(per_page))
+    .fetch_all(db)
+    .await?)
+}

@@ -8,6 +8,7 @@ pub mod blobs;
 pub mod keys;
 pub mod owners;
 pub mod packages;
+pub mod rate_limits;
 pub mod releases;
 pub mod repositories;
 pub mod resources;

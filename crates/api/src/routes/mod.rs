@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::registry::RepositoryRegistry;
 use crate::state::AppState;
 
+mod audit;
 mod auth;
 mod keys;
 mod packages;
@@ -20,14 +21,15 @@ mod users;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .service(web::scope("/repo").configure(repo::configure))
-        .service(web::scope("/api").wrap(from_fn(require_user_agent)).configure(api));
+    cfg.route("/health", web::get().to(health)).service(web::scope("/repo").configure(repo::configure)).service(
+        web::scope("/api").wrap(from_fn(crate::rate_limit::limit)).wrap(from_fn(require_user_agent)).configure(api),
+    );
 }
 
 fn api(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::post().to(users::create_user))
         .route("/users/me", web::get().to(users::get_me))
+        .route("/users/me/audit-logs", web::get().to(audit::get_my_audit_logs))
         .route("/users/{name}", web::get().to(users::get_user))
         .route("/keys", web::get().to(keys::list_keys))
         .route("/keys", web::post().to(keys::create_key))
@@ -44,6 +46,7 @@ fn package_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/publish", web::post().to(releases::publish_release))
         .route("/packages", web::get().to(packages::list_packages))
         .route("/packages/{name}", web::get().to(packages::get_package))
+        .route("/packages/{name}/audit-logs", web::get().to(audit::get_package_audit_logs))
         .route("/packages/{name}/releases", web::post().to(releases::publish_release))
         .route("/packages/{name}/releases/{version}", web::get().to(releases::get_release));
 }
