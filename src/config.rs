@@ -27,6 +27,8 @@ pub struct Config {
     /// `HEXYARD_RATE_LIMIT_ANONYMOUS` and `HEXYARD_RATE_LIMIT_AUTHENTICATED`: API requests per
     /// minute per IP without credentials, and per user with them (0: unlimited).
     pub rate_limits: hexyard_api::rate_limit::RateLimits,
+    /// The Hex CLI and Gleam, plus `HEXYARD_OAUTH_CLIENTS` (`ID=NAME,ID=NAME`).
+    pub oauth_clients: Vec<(String, String)>,
 }
 
 impl Config {
@@ -58,6 +60,16 @@ impl Config {
                     authenticated: number("HEXYARD_RATE_LIMIT_AUTHENTICATED", defaults.authenticated)?,
                     window_seconds: defaults.window_seconds,
                 }
+            },
+            oauth_clients: {
+                let mut clients = hexyard_api::state::default_oauth_clients();
+                for entry in
+                    var("HEXYARD_OAUTH_CLIENTS").unwrap_or_default().split(',').filter(|e| !e.trim().is_empty())
+                {
+                    let (id, name) = entry.split_once('=').unwrap_or((entry, entry));
+                    clients.push((id.trim().to_owned(), name.trim().to_owned()));
+                }
+                clients
             },
         })
     }

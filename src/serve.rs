@@ -45,6 +45,7 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
             secret,
             limits: Limits::default(),
             rate_limits: config.rate_limits,
+            oauth_clients: config.oauth_clients.clone(),
         },
         public: public.clone(),
         tarballs: BlobCache::new(TARBALL_CACHE_BYTES),

@@ -137,7 +137,7 @@ pub async fn negotiate_errors(
 /// The largest request body read as JSON or ETF.
 const MAX_BODY: usize = 1024 * 1024;
 
-/// A request body in JSON or ETF, chosen by Content-Type; an empty body reads as `{}`.
+/// A request body in JSON, ETF or a form, chosen by Content-Type; an empty body reads as `{}`.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -150,6 +150,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             .headers()
             .get_all(header::CONTENT_TYPE)
             .any(|v| v.to_str().is_ok_and(|s| s.to_ascii_lowercase().contains(ETF)));
+        let form = req
+            .headers()
+            .get_all(header::CONTENT_TYPE)
+            .any(|v| v.to_str().is_ok_and(|s| s.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")));
         let mut payload = payload.take();
         Box::pin(async move {
             let mut bytes = Vec::new();
@@ -162,6 +166,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             }
             let value: Value = if bytes.is_empty() {
                 Value::Object(Default::default())
+            } else if form {
+                let pairs: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(&bytes).map_err(|_| ApiError::bad_request("invalid form body"))?;
+                Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
             } else if etf || bytes.first() == Some(&131) {
                 let term =
                     hexyard_term::etf::decode(&bytes).map_err(|_| ApiError::bad_request("bad binary_to_term"))?;

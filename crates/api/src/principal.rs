@@ -4,6 +4,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use hexyard_auth::tokens::{parse_scopes, sha256};
 use hexyard_auth::{Credentials, Grants, KeySecret, Permission, verify_password};
 use hexyard_storage::audit::Actor;
 use hexyard_storage::keys::StoredPermission;
@@ -21,6 +22,8 @@ pub struct Principal {
     pub key_name: Option<String>,
     pub permissions: Vec<Permission>,
     pub actor: Actor,
+    /// Authenticated by an OAuth access token (`Bearer`), not a key or a password.
+    pub oauth: bool,
 }
 
 /// The caller as the rate limiter already authenticated them, kept in the request.
@@ -105,8 +108,7 @@ pub async fn authenticate(
     let principal = match credentials {
         Credentials::Key(secret) => by_key(state, &secret, actor).await?,
         Credentials::Basic { username, password } => by_password(state, &username, password, actor).await?,
-        // OAuth tokens arrive with the accounts work
-        Credentials::Bearer(_) => return Err(ApiError::unauthorized("invalid API key")),
+        Credentials::Bearer(token) => by_token(state, &token, actor).await?,
     };
     Ok(Some(principal))
 }
@@ -130,7 +132,17 @@ async fn by_key(state: &AppState, secret: &str, mut actor: Actor) -> Result<Prin
         key_name: Some(key.name),
         user,
         actor,
+        oauth: false,
     })
+}
+
+async fn by_token(state: &AppState, token: &str, mut actor: Actor) -> Result<Principal, ApiError> {
+    let invalid = || ApiError::unauthorized("invalid API key");
+    let token = hexyard_storage::oauth::by_access(&state.db, &sha256(token)).await?.ok_or_else(invalid)?;
+    let user = hexyard_storage::users::by_id(&state.db, token.user_id).await?.ok_or_else(invalid)?;
+    actor.user_id = Some(user.id);
+    let permissions = token.scopes.iter().filter_map(|s| parse_scopes(s).ok()).flatten().collect();
+    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth: true })
 }
 
 async fn by_password(
@@ -150,5 +162,5 @@ async fn by_password(
     actor.user_id = Some(user.id);
     // a password stands for the whole account
     let permissions = vec![Permission::api(), Permission::parse("repositories", None).expect("a valid grant")];
-    Ok(Principal { user, key_id: None, key_name: None, permissions, actor })
+    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth: false })
 }

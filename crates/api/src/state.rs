@@ -19,6 +19,16 @@ pub struct ApiConfig {
     pub secret: ServerSecret,
     pub limits: Limits,
     pub rate_limits: RateLimits,
+    /// OAuth clients allowed to start the device flow: (client id, name shown to the user).
+    pub oauth_clients: Vec<(String, String)>,
+}
+
+/// The public OAuth clients every installation knows: the Hex CLI (mix) and Gleam.
+pub fn default_oauth_clients() -> Vec<(String, String)> {
+    vec![
+        ("78ea6566-89fd-481e-a1d6-7d9d78eacca8".to_owned(), "Hex CLI".to_owned()),
+        ("877731e8-cb88-45e1-9b84-9214de7da421".to_owned(), "Gleam".to_owned()),
+    ]
 }
 
 /// The state behind `web::Data`.

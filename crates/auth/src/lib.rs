@@ -6,6 +6,7 @@ mod credentials;
 mod keys;
 mod password;
 mod permission;
+pub mod tokens;
 
 pub use credentials::Credentials;
 pub use keys::{KeySecret, ServerSecret};

@@ -6,12 +6,14 @@
 pub mod audit;
 pub mod blobs;
 pub mod keys;
+pub mod oauth;
 pub mod owners;
 pub mod packages;
 pub mod rate_limits;
 pub mod releases;
 pub mod repositories;
 pub mod resources;
+pub mod sessions;
 pub mod users;
 
 pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -14,6 +14,7 @@ use crate::state::AppState;
 mod audit;
 mod auth;
 mod keys;
+mod oauth;
 mod packages;
 mod releases;
 mod repo;
@@ -21,9 +22,12 @@ mod users;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health)).service(web::scope("/repo").configure(repo::configure)).service(
-        web::scope("/api").wrap(from_fn(crate::rate_limit::limit)).wrap(from_fn(require_user_agent)).configure(api),
-    );
+    cfg.route("/health", web::get().to(health))
+        .configure(crate::pages::configure)
+        .service(web::scope("/repo").configure(repo::configure))
+        .service(
+            web::scope("/api").wrap(from_fn(crate::rate_limit::limit)).wrap(from_fn(require_user_agent)).configure(api),
+        );
 }
 
 fn api(cfg: &mut web::ServiceConfig) {
@@ -37,6 +41,11 @@ fn api(cfg: &mut web::ServiceConfig) {
         .route("/keys/{name}", web::get().to(keys::get_key))
         .route("/keys/{name}", web::delete().to(keys::delete_key))
         .route("/auth", web::get().to(auth::get_auth))
+        .route("/oauth/device_authorization", web::post().to(oauth::device_authorization))
+        .route("/oauth/token", web::post().to(oauth::token))
+        .route("/oauth/revoke", web::post().to(oauth::revoke))
+        .route("/oauth/revoke_by_hash", web::post().to(oauth::revoke_by_hash))
+        .route("/oauth/revoke_by_hash", web::get().to(oauth::revoke_by_hash))
         .service(web::scope("/repos/{repository}").configure(package_routes));
     package_routes(cfg);
 }

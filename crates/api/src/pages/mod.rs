@@ -1,0 +1,315 @@
+//! The web pages: sign in and out, the device verification page of the OAuth device flow, and
+//! a small account page to list and revoke keys and sessions. Server-rendered; the full web UI
+//! comes later.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use hexyard_auth::tokens::{normalize_user_code, random_token, sha256};
+use hexyard_storage::{audit, keys, oauth, sessions, users};
+use serde::Deserialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use crate::error::ApiError;
+use crate::principal::actor_of;
+use crate::state::AppState;
+
+mod html;
+pub mod session;
+
+use html::{csrf_field, esc, page};
+use session::{CSRF_COOKIE, SESSION_COOKIE, Viewer, cookie, csrf_ok, safe_return_to};
+
+const SESSION_LIFETIME: Duration = Duration::days(30);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(account))
+        .route("/login", web::get().to(login_form))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/oauth/device", web::get().to(device_form))
+        .route("/oauth/device", web::post().to(device_decide))
+        .route("/account/keys/revoke", web::post().to(revoke_key))
+        .route("/account/sessions/revoke", web::post().to(revoke_session));
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
+}
+
+fn to_login(req: &HttpRequest) -> HttpResponse {
+    let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let mut url = String::from("/login?return_to=");
+    url.extend(form_urlencoded(here));
+    redirect(&url)
+}
+
+fn form_urlencoded(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.bytes().flat_map(|b| {
+        let keep = b.is_ascii_alphanumeric() || b"-_.~".contains(&b);
+        let s = if keep { (b as char).to_string() } else { format!("%{b:02X}") };
+        s.chars().collect::<Vec<_>>()
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+async fn login_form(state: web::Data<AppState>, query: web::Query<LoginQuery>) -> HttpResponse {
+    login_page(&state, query.return_to.as_deref(), None)
+}
+
+fn login_page(state: &AppState, return_to: Option<&str>, error: Option<&str>) -> HttpResponse {
+    let csrf = random_token(16);
+    let error = error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default();
+    let body = format!(
+        "{error}<form method=\"post\" action=\"/login\">{}\
+         <input type=\"hidden\" name=\"return_to\" value=\"{}\">\
+         <label>Username or email <input name=\"username\" autocomplete=\"username\" required></label>\
+         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <button type=\"submit\">Sign in</button></form>",
+        csrf_field(&csrf),
+        esc(&safe_return_to(return_to)),
+    );
+    let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+    let mut response = page(status, "Sign in", &body);
+    response.add_cookie(&cookie(state, CSRF_COOKIE, csrf)).ok();
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: Option<String>,
+    return_to: Option<String>,
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    if !csrf_ok(&expected, form.csrf.as_deref()) {
+        return Ok(login_page(&state, form.return_to.as_deref(), Some("the form expired, please try again")));
+    }
+    let user = users::by_name_or_email(&state.db, form.username.trim()).await?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password = form.password.clone();
+    let ok = match hash {
+        Some(hash) => tokio::task::spawn_blocking(move || hexyard_auth::verify_password(&password, &hash))
+            .await
+            .map_err(ApiError::internal)?,
+        None => false,
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        return Ok(login_page(&state, form.return_to.as_deref(), Some("invalid username and password combination")));
+    };
+    let token = random_token(32);
+    let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
+    sessions::create(
+        &state.db,
+        user.id,
+        &sha256(&token),
+        &random_token(16),
+        actor.ip.as_deref(),
+        actor.user_agent.as_deref(),
+        OffsetDateTime::now_utc() + SESSION_LIFETIME,
+    )
+    .await?;
+    audit::record(&state.db, &actor, "session.create", json!({})).await?;
+    let mut response = redirect(&safe_return_to(form.return_to.as_deref()));
+    response.add_cookie(&cookie(&state, SESSION_COOKIE, token)).ok();
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+async fn logout(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some((session, user)) = viewer.0 {
+        if csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
+            sessions::revoke(&state.db, user.id, session.id).await?;
+        }
+    }
+    let mut response = redirect("/login");
+    response.add_removal_cookie(&cookie(&state, SESSION_COOKIE, String::new())).ok();
+    Ok(response)
+}
+
+/// The account page: keys and sessions, each revocable.
+async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
+    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
+    let csrf = csrf_field(&session.csrf_token);
+    let mut body = format!(
+        "<p>Signed in as <strong>{}</strong>.</p><form method=\"post\" action=\"/logout\">{csrf}<button>Sign out</button></form>",
+        esc(&user.username)
+    );
+    body.push_str("<h2>API keys</h2><table><tr><th>name</th><th>permissions</th><th>last used</th><th></th></tr>");
+    for key in keys::list(&state.db, user.id).await? {
+        let permissions: Vec<String> = key
+            .permissions
+            .0
+            .iter()
+            .map(|p| match &p.resource {
+                Some(r) => format!("{}:{r}", p.domain),
+                None => p.domain.clone(),
+            })
+            .collect();
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/account/keys/revoke\">{csrf}\
+             <input type=\"hidden\" name=\"name\" value=\"{}\"><button>Revoke</button></form></td></tr>",
+            esc(&key.name),
+            esc(&permissions.join(" ")),
+            key.last_used_at.map_or_else(|| "never".to_owned(), crate::views::timestamp),
+            esc(&key.name),
+        ));
+    }
+    body.push_str("</table><h2>Sessions</h2><table><tr><th>started</th><th>from</th><th></th></tr>");
+    for s in sessions::of_user(&state.db, user.id).await? {
+        let this = if s.id == session.id { " (this one)" } else { "" };
+        body.push_str(&format!(
+            "<tr><td>{}{this}</td><td>{}</td><td><form method=\"post\" action=\"/account/sessions/revoke\">{csrf}\
+             <input type=\"hidden\" name=\"id\" value=\"{}\"><button>Revoke</button></form></td></tr>",
+            crate::views::timestamp(s.inserted_at),
+            esc(s.user_agent.as_deref().unwrap_or("unknown")),
+            s.id,
+        ));
+    }
+    body.push_str("</table>");
+    Ok(page(StatusCode::OK, "Your account", &body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeKeyForm {
+    csrf: Option<String>,
+    name: String,
+}
+
+async fn revoke_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    form: web::Form<RevokeKeyForm>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
+    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
+        return Err(ApiError::forbidden("invalid CSRF token"));
+    }
+    if keys::revoke(&state.db, user.id, &form.name).await?.is_some() {
+        let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
+        audit::record(&state.db, &actor, "key.remove", json!({"name": form.name})).await?;
+    }
+    Ok(redirect("/"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeSessionForm {
+    csrf: Option<String>,
+    id: i64,
+}
+
+async fn revoke_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    form: web::Form<RevokeSessionForm>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
+    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
+        return Err(ApiError::forbidden("invalid CSRF token"));
+    }
+    sessions::revoke(&state.db, user.id, form.id).await?;
+    Ok(redirect("/"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeviceQuery {
+    user_code: Option<String>,
+}
+
+/// The device verification page: enter or confirm the code, see the scopes, approve or deny.
+async fn device_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    query: web::Query<DeviceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((session, _)) = viewer.0 else { return Ok(to_login(&req)) };
+    let csrf = csrf_field(&session.csrf_token);
+    let code = query.user_code.as_deref().map(normalize_user_code).unwrap_or_default();
+    let device = if code.is_empty() { None } else { oauth::device_by_user_code(&state.db, &code).await? };
+    let live = device.filter(|d| d.status == "pending" && d.expires_at > OffsetDateTime::now_utc());
+    let Some(device) = live else {
+        let note = if code.is_empty() { "" } else { "<p class=\"error\">That code is unknown, used or expired.</p>" };
+        let body = format!(
+            "{note}<form method=\"get\" action=\"/oauth/device\"><label>Code shown by your terminal \
+             <input name=\"user_code\" autocomplete=\"off\" required></label><button>Continue</button></form>"
+        );
+        return Ok(page(
+            if code.is_empty() { StatusCode::OK } else { StatusCode::NOT_FOUND },
+            "Authorize a device",
+            &body,
+        ));
+    };
+    let scopes: String = device.scopes.iter().map(|s| format!("<li><code>{}</code></li>", esc(s))).collect();
+    let body = format!(
+        "<p><strong>{}</strong> asks for access to your account with the code <code>{}</code>.</p>\
+         <p>It would be able to:</p><ul>{scopes}</ul>\
+         <form method=\"post\" action=\"/oauth/device\">{csrf}<input type=\"hidden\" name=\"user_code\" value=\"{}\">\
+         <button name=\"decision\" value=\"approve\">Approve</button> \
+         <button name=\"decision\" value=\"deny\">Deny</button></form>",
+        esc(device.client_name.as_deref().unwrap_or(&device.client_id)),
+        esc(&device.user_code),
+        esc(&device.user_code),
+    );
+    Ok(page(StatusCode::OK, "Authorize a device", &body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeviceForm {
+    csrf: Option<String>,
+    user_code: String,
+    decision: String,
+}
+
+async fn device_decide(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    form: web::Form<DeviceForm>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
+    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
+        return Err(ApiError::forbidden("invalid CSRF token"));
+    }
+    let code = normalize_user_code(&form.user_code);
+    let Some(device) = oauth::device_by_user_code(&state.db, &code).await? else {
+        return Ok(page(StatusCode::NOT_FOUND, "Authorize a device", "<p class=\"error\">That code is unknown.</p>"));
+    };
+    let approve = form.decision == "approve";
+    let decided = oauth::decide(&state.db, device.id, user.id, approve, &device.scopes).await?;
+    if !decided {
+        return Ok(page(
+            StatusCode::CONFLICT,
+            "Authorize a device",
+            "<p class=\"error\">That code was already used or has expired.</p>",
+        ));
+    }
+    let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
+    let action = if approve { "oauth.device.approve" } else { "oauth.device.deny" };
+    audit::record(&state.db, &actor, action, json!({"client_id": device.client_id, "scopes": device.scopes})).await?;
+    let text =
+        if approve { "Approved: you can return to your terminal." } else { "Denied: the device gets no access." };
+    Ok(page(StatusCode::OK, "Authorize a device", &format!("<p>{text}</p>")))
+}

@@ -1,0 +1,79 @@
+//! Browser sessions: a random token in an HttpOnly, SameSite=Lax cookie, kept in Postgres only
+//! as its SHA-256, with a per-session CSRF token that every form posts back. Before sign-in, the
+//! sign-in form is protected by a double-submit cookie.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use hexyard_auth::tokens::sha256;
+use hexyard_storage::sessions::{self, Session};
+use hexyard_storage::users::{self, User};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "hexyard_session";
+pub const CSRF_COOKIE: &str = "hexyard_csrf";
+
+/// The signed-in user of a browser request, if any.
+#[derive(Debug, Clone)]
+pub struct Viewer(pub Option<(Session, User)>);
+
+impl FromRequest for Viewer {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("no application state"))?;
+            let Some(token) = token else { return Ok(Viewer(None)) };
+            let Some(session) = sessions::by_token(&state.db, &sha256(&token)).await? else { return Ok(Viewer(None)) };
+            let user = users::by_id(&state.db, session.user_id).await?;
+            Ok(Viewer(user.map(|u| (session, u))))
+        })
+    }
+}
+
+/// A cookie as every cookie of this site is set: HttpOnly, SameSite=Lax, Secure over https.
+pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.public_url.starts_with("https://"))
+        .finish()
+}
+
+/// Compares a posted CSRF token with the expected one.
+pub fn csrf_ok(expected: &str, posted: Option<&str>) -> bool {
+    let posted = posted.unwrap_or_default();
+    !expected.is_empty()
+        && expected.len() == posted.len()
+        && expected.bytes().zip(posted.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// Only a local path may be returned to after sign-in (no open redirects).
+pub fn safe_return_to(path: Option<&str>) -> String {
+    match path {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_and_redirects() {
+        assert!(csrf_ok("abc", Some("abc")));
+        assert!(!csrf_ok("abc", Some("abd")) && !csrf_ok("abc", None) && !csrf_ok("", Some("")));
+        assert_eq!(safe_return_to(Some("/oauth/device?user_code=X")), "/oauth/device?user_code=X");
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil"] {
+            assert_eq!(safe_return_to(Some(bad)), "/");
+        }
+    }
+}

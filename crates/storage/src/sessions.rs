@@ -1,0 +1,79 @@
+//! Browser sessions. The cookie carries a random token; only its SHA-256 is stored.
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+
+use crate::Result;
+
+/// A live session.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub id: i64,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub inserted_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, user_id, csrf_token, ip, user_agent, inserted_at, last_used_at, expires_at";
+
+/// Starts a session.
+pub async fn create(
+    db: impl PgExecutor<'_>,
+    user_id: i64,
+    token_hash: &[u8],
+    csrf_token: &str,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    expires_at: OffsetDateTime,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO sessions (user_id, token_hash, csrf_token, ip, user_agent, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(csrf_token)
+    .bind(ip)
+    .bind(user_agent)
+    .bind(expires_at)
+    .fetch_one(db)
+    .await?;
+    Ok(id)
+}
+
+/// The live session of a cookie token, marked used.
+pub async fn by_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> Result<Option<Session>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE sessions SET last_used_at = now()
+         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING {COLUMNS}"
+    ))
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The user's live sessions, most recent first.
+pub async fn of_user(db: impl PgExecutor<'_>, user_id: i64) -> Result<Vec<Session>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+         ORDER BY last_used_at DESC"
+    ))
+    .bind(user_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Ends one of the user's sessions.
+pub async fn revoke(db: impl PgExecutor<'_>, user_id: i64, id: i64) -> Result<bool> {
+    Ok(sqlx::query("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(user_id)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
+}
