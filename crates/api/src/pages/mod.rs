@@ -137,10 +137,10 @@ async fn logout(
     viewer: Viewer,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some((session, user)) = viewer.0 {
-        if csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
-            sessions::revoke(&state.db, user.id, session.id).await?;
-        }
+    if let Some((session, user)) = viewer.0
+        && csrf_ok(&session.csrf_token, form.csrf.as_deref())
+    {
+        sessions::revoke(&state.db, user.id, session.id).await?;
     }
     let mut response = redirect("/login");
     response.add_removal_cookie(&cookie(&state, SESSION_COOKIE, String::new())).ok();
