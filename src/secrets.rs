@@ -12,8 +12,13 @@ use crate::config::Config;
 
 /// `HEXYARD_SECRET`, or `DATA_DIR/secret`, generated on first use.
 pub fn server_secret(config: &Config) -> anyhow::Result<ServerSecret> {
+    Ok(ServerSecret::new(server_secret_text(config)?.as_bytes()))
+}
+
+/// The server secret's text, from which every derived key is made.
+pub fn server_secret_text(config: &Config) -> anyhow::Result<String> {
     if let Some(secret) = &config.secret {
-        return Ok(ServerSecret::new(secret.as_bytes()));
+        return Ok(secret.clone());
     }
     let path = config.data_dir.join("secret");
     let text = match std::fs::read_to_string(&path) {
@@ -25,7 +30,7 @@ pub fn server_secret(config: &Config) -> anyhow::Result<ServerSecret> {
         }
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    Ok(ServerSecret::new(text.trim().as_bytes()))
+    Ok(text.trim().to_owned())
 }
 
 /// The signing key of `repository` from `DATA_DIR/keys`, generated on first use.

@@ -24,7 +24,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     hexyard_storage::migrate(&db.pool).await.context("migrating the database")?;
-    let secret = secrets::server_secret(config)?;
+    let secret_text = secrets::server_secret_text(config)?;
+    let secret = hexyard_auth::ServerSecret::new(secret_text.as_bytes());
     let blobs = BlobStore::open(config.blob_store.as_deref(), &config.data_dir.join("blobs"))?;
     let repo = hexyard_storage::repositories::ensure(&db.pool, &config.repository, true).await?;
     let key = secrets::signing_key(config, &repo.name)?;
@@ -49,6 +50,7 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
         },
         public: public.clone(),
         tarballs: BlobCache::new(TARBALL_CACHE_BYTES),
+        sealer: hexyard_totp::Sealer::new(secret_text.as_bytes()),
     });
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = hexyard_api::server::run(state, listener, workers)?;

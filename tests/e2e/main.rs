@@ -8,3 +8,4 @@ mod oauth;
 mod ratelimit;
 mod replicas;
 mod support;
+mod tfa;

@@ -6,26 +6,26 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const MIX: &str = "78ea6566-89fd-481e-a1d6-7d9d78eacca8";
+pub(crate) const MIX: &str = "78ea6566-89fd-481e-a1d6-7d9d78eacca8";
 const ETF: (&str, &str) = ("accept", "application/vnd.hex+erlang");
 const ETF_BODY: (&str, &str) = ("content-type", "application/vnd.hex+erlang");
 
-fn etf_map(pairs: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn etf_map(pairs: &[(&str, &str)]) -> Vec<u8> {
     etf::encode(&Term::Map(pairs.iter().map(|(k, v)| (Term::binary(k), Term::binary(v))).collect()))
 }
 
-fn decoded(resp: &Response) -> Value {
+pub(crate) fn decoded(resp: &Response) -> Value {
     assert!(resp.header("content-type").unwrap_or_default().contains("vnd.hex+erlang"), "{resp:?}");
     hexyard_term::json::to_json(&etf::decode(&resp.body).unwrap()).unwrap()
 }
 
 /// A browser: cookies kept between requests, forms posted.
-struct Browser {
+pub(crate) struct Browser {
     cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Browser { cookies: Vec::new() }
     }
 
@@ -46,14 +46,14 @@ impl Browser {
         }
     }
 
-    fn get(&mut self, url: &str) -> Response {
+    pub(crate) fn get(&mut self, url: &str) -> Response {
         let cookie = self.cookie_header();
         let resp = get(url, &[("cookie", &cookie)]);
         self.keep(&resp);
         resp
     }
 
-    fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Response {
+    pub(crate) fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Response {
         let cookie = self.cookie_header();
         let body = form.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
         let resp = request(
@@ -66,7 +66,7 @@ impl Browser {
         resp
     }
 
-    fn sign_in(&mut self, server: &Server, username: &str, password: &str) {
+    pub(crate) fn sign_in(&mut self, server: &Server, username: &str, password: &str) {
         let form = self.get(&format!("{}/login", server.url));
         let csrf = hidden(&form.text(), "csrf");
         let resp = self
@@ -88,13 +88,13 @@ fn encode(text: &str) -> String {
 }
 
 /// The value of a hidden form field in a page.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in:\n{html}")) + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-fn user_with_password(server: &Server, name: &str, password: &str) {
+pub(crate) fn user_with_password(server: &Server, name: &str, password: &str) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hexyard"))
         .args([
             "admin",
@@ -121,14 +121,14 @@ fn user_with_password(server: &Server, name: &str, password: &str) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn start_device_flow(server: &Server) -> Value {
+pub(crate) fn start_device_flow(server: &Server) -> Value {
     let body = etf_map(&[("client_id", MIX), ("scope", "api repositories"), ("name", "laptop")]);
     let resp = request("POST", &server.api("/oauth/device_authorization"), &[ETF, ETF_BODY], Some(&body));
     assert_eq!(resp.status, 200, "{}", resp.text());
     decoded(&resp)
 }
 
-fn poll(server: &Server, device_code: &str) -> (u16, Value) {
+pub(crate) fn poll(server: &Server, device_code: &str) -> (u16, Value) {
     let body = etf_map(&[
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
         ("device_code", device_code),

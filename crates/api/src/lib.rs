@@ -6,6 +6,7 @@ pub mod blob_cache;
 pub mod error;
 pub mod extract;
 pub mod media;
+pub mod otp;
 pub mod pages;
 pub mod principal;
 pub mod publish;

@@ -22,8 +22,8 @@ pub struct Principal {
     pub key_name: Option<String>,
     pub permissions: Vec<Permission>,
     pub actor: Actor,
-    /// Authenticated by an OAuth access token (`Bearer`), not a key or a password.
-    pub oauth: bool,
+    /// The OAuth access token used (`Bearer`), rather than a key or a password.
+    pub oauth_token: Option<i64>,
 }
 
 /// The caller as the rate limiter already authenticated them, kept in the request.
@@ -132,7 +132,7 @@ async fn by_key(state: &AppState, secret: &str, mut actor: Actor) -> Result<Prin
         key_name: Some(key.name),
         user,
         actor,
-        oauth: false,
+        oauth_token: None,
     })
 }
 
@@ -142,7 +142,7 @@ async fn by_token(state: &AppState, token: &str, mut actor: Actor) -> Result<Pri
     let user = hexyard_storage::users::by_id(&state.db, token.user_id).await?.ok_or_else(invalid)?;
     actor.user_id = Some(user.id);
     let permissions = token.scopes.iter().filter_map(|s| parse_scopes(s).ok()).flatten().collect();
-    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth: true })
+    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth_token: Some(token.id) })
 }
 
 async fn by_password(
@@ -162,5 +162,5 @@ async fn by_password(
     actor.user_id = Some(user.id);
     // a password stands for the whole account
     let permissions = vec![Permission::api(), Permission::parse("repositories", None).expect("a valid grant")];
-    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth: false })
+    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth_token: None })
 }

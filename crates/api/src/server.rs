@@ -67,7 +67,8 @@ async fn check_upload(state: &AppState, req: Request) -> Result<Request, Respons
         if !grants.allows_api_write() && !grants.iter().any(|p| p.domain == Domain::Package) {
             return Err(not_authorized());
         }
-        Ok(())
+        // an OAuth token is challenged for its code before the body is sent
+        crate::otp::require_write_otp(state, &principal, headers).await
     }
     .await;
     match verdict {

@@ -41,6 +41,8 @@ pub struct AppState {
     pub public: Arc<RepositoryRegistry>,
     /// Recently served tarballs.
     pub tarballs: BlobCache,
+    /// Seals TOTP secrets at rest.
+    pub sealer: hexyard_totp::Sealer,
 }
 
 /// How much memory recently served tarballs may take.

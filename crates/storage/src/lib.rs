@@ -14,6 +14,7 @@ pub mod releases;
 pub mod repositories;
 pub mod resources;
 pub mod sessions;
+pub mod tfa;
 pub mod users;
 
 pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -16,9 +16,11 @@ pub struct Session {
     pub inserted_at: OffsetDateTime,
     pub last_used_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// The password was right; the second factor is still to come.
+    pub tfa_pending: bool,
 }
 
-const COLUMNS: &str = "id, user_id, csrf_token, ip, user_agent, inserted_at, last_used_at, expires_at";
+const COLUMNS: &str = "id, user_id, csrf_token, ip, user_agent, inserted_at, last_used_at, expires_at, tfa_pending";
 
 /// Starts a session.
 pub async fn create(
@@ -29,10 +31,11 @@ pub async fn create(
     ip: Option<&str>,
     user_agent: Option<&str>,
     expires_at: OffsetDateTime,
+    tfa_pending: bool,
 ) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO sessions (user_id, token_hash, csrf_token, ip, user_agent, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO sessions (user_id, token_hash, csrf_token, ip, user_agent, expires_at, tfa_pending)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(user_id)
     .bind(token_hash)
@@ -40,6 +43,7 @@ pub async fn create(
     .bind(ip)
     .bind(user_agent)
     .bind(expires_at)
+    .bind(tfa_pending)
     .fetch_one(db)
     .await?;
     Ok(id)
@@ -76,4 +80,10 @@ pub async fn revoke(db: impl PgExecutor<'_>, user_id: i64, id: i64) -> Result<bo
         .await?
         .rows_affected()
         == 1)
+}
+
+/// The second factor was given: the session becomes a full one.
+pub async fn complete_tfa(db: impl PgExecutor<'_>, id: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET tfa_pending = false WHERE id = $1").bind(id).execute(db).await?;
+    Ok(())
 }

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 mod html;
 pub mod session;
+mod tfa;
 
 use html::{csrf_field, esc, page};
 use session::{CSRF_COOKIE, SESSION_COOKIE, Viewer, cookie, csrf_ok, safe_return_to};
@@ -30,15 +31,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .route("/oauth/device", web::get().to(device_form))
         .route("/oauth/device", web::post().to(device_decide))
+        .route("/login/tfa", web::get().to(tfa::second_factor_form))
+        .route("/login/tfa", web::post().to(tfa::second_factor))
+        .route("/account/tfa", web::get().to(tfa::settings))
+        .route("/account/tfa/enable", web::post().to(tfa::enable))
+        .route("/account/tfa/disable", web::post().to(tfa::disable))
         .route("/account/keys/revoke", web::post().to(revoke_key))
         .route("/account/sessions/revoke", web::post().to(revoke_session));
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
 }
 
-fn to_login(req: &HttpRequest) -> HttpResponse {
+pub(crate) fn to_login(req: &HttpRequest) -> HttpResponse {
     let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let mut url = String::from("/login?return_to=");
     url.extend(form_urlencoded(here));
@@ -111,6 +117,8 @@ async fn login(
     };
     let token = random_token(32);
     let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
+    // with 2FA on, the session is only half open until the code is given
+    let tfa_pending = hexyard_storage::tfa::get(&state.db, user.id).await?.is_some_and(|t| t.enabled);
     sessions::create(
         &state.db,
         user.id,
@@ -119,10 +127,14 @@ async fn login(
         actor.ip.as_deref(),
         actor.user_agent.as_deref(),
         OffsetDateTime::now_utc() + SESSION_LIFETIME,
+        tfa_pending,
     )
     .await?;
     audit::record(&state.db, &actor, "session.create", json!({})).await?;
-    let mut response = redirect(&safe_return_to(form.return_to.as_deref()));
+    let next = safe_return_to(form.return_to.as_deref());
+    let next =
+        if tfa_pending { format!("/login/tfa?return_to={}", form_urlencoded(&next).collect::<String>()) } else { next };
+    let mut response = redirect(&next);
     response.add_cookie(&cookie(&state, SESSION_COOKIE, token)).ok();
     Ok(response)
 }
@@ -155,6 +167,11 @@ async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -
         "<p>Signed in as <strong>{}</strong>.</p><form method=\"post\" action=\"/logout\">{csrf}<button>Sign out</button></form>",
         esc(&user.username)
     );
+    let tfa_on = hexyard_storage::tfa::get(&state.db, user.id).await?.is_some_and(|t| t.enabled);
+    body.push_str(&format!(
+        "<p>Two-factor authentication is <strong>{}</strong>. <a href=\"/account/tfa\">Manage</a></p>",
+        if tfa_on { "on" } else { "off" }
+    ));
     body.push_str("<h2>API keys</h2><table><tr><th>name</th><th>permissions</th><th>last used</th><th></th></tr>");
     for key in keys::list(&state.db, user.id).await? {
         let permissions: Vec<String> = key

@@ -16,9 +16,24 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "hexyard_session";
 pub const CSRF_COOKIE: &str = "hexyard_csrf";
 
-/// The signed-in user of a browser request, if any.
+/// The signed-in user of a browser request, if any: only a session past its second factor.
 #[derive(Debug, Clone)]
 pub struct Viewer(pub Option<(Session, User)>);
+
+/// A session whose password was right and whose second factor is awaited.
+#[derive(Debug, Clone)]
+pub struct PendingLogin(pub Option<(Session, User)>);
+
+async fn session_of(
+    req_state: Option<web::Data<AppState>>,
+    token: Option<String>,
+) -> Result<Option<(Session, User)>, ApiError> {
+    let state = req_state.ok_or_else(|| ApiError::internal("no application state"))?;
+    let Some(token) = token else { return Ok(None) };
+    let Some(session) = sessions::by_token(&state.db, &sha256(&token)).await? else { return Ok(None) };
+    let user = users::by_id(&state.db, session.user_id).await?;
+    Ok(user.map(|u| (session, u)))
+}
 
 impl FromRequest for Viewer {
     type Error = ApiError;
@@ -28,11 +43,22 @@ impl FromRequest for Viewer {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("no application state"))?;
-            let Some(token) = token else { return Ok(Viewer(None)) };
-            let Some(session) = sessions::by_token(&state.db, &sha256(&token)).await? else { return Ok(Viewer(None)) };
-            let user = users::by_id(&state.db, session.user_id).await?;
-            Ok(Viewer(user.map(|u| (session, u))))
+            let found = session_of(state, token).await?;
+            Ok(Viewer(found.filter(|(s, _)| !s.tfa_pending)))
+        })
+    }
+}
+
+impl FromRequest for PendingLogin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        Box::pin(async move {
+            let found = session_of(state, token).await?;
+            Ok(PendingLogin(found.filter(|(s, _)| s.tfa_pending)))
         })
     }
 }

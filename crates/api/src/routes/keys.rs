@@ -1,7 +1,7 @@
 //! `/api/keys`: a user's API keys. The secret is shown once, in the answer to its creation.
 
 use actix_web::http::header;
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use hexyard_auth::{KeySecret, Permission};
 use hexyard_storage::keys::{NewKey, StoredPermission};
 use hexyard_storage::{audit, keys};
@@ -30,11 +30,13 @@ pub struct PermissionBody {
 #[tracing::instrument(skip_all)]
 pub async fn create_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: MaybePrincipal,
     Body(body): Body<CreateKey>,
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_write()?;
+    crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
     let name = body.name.as_deref().map(str::trim).unwrap_or_default();
     if name.is_empty() || name.len() > 255 {
         return Err(ApiError::field("name", "can't be blank"));
@@ -94,11 +96,13 @@ pub async fn get_key(
 #[tracing::instrument(skip_all)]
 pub async fn delete_key(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: MaybePrincipal,
     path: web::Path<String>,
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_write()?;
+    crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
     let mut tx = state.db.begin().await?;
     let key = keys::revoke(&mut *tx, principal.user.id, &path).await?.ok_or_else(ApiError::not_found)?;
     audit::record(&mut *tx, &principal.actor, "key.remove", json!({"name": key.name})).await?;
@@ -109,9 +113,14 @@ pub async fn delete_key(
 /// `DELETE /api/keys`: revokes every key of the user and answers the one that authenticated
 /// the request (mix reads `authing_key` from it).
 #[tracing::instrument(skip_all)]
-pub async fn delete_keys(state: web::Data<AppState>, principal: MaybePrincipal) -> Result<Reply, ApiError> {
+pub async fn delete_keys(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: MaybePrincipal,
+) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_write()?;
+    crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
     let authing = match &principal.key_name {
         Some(name) => keys::get(&state.db, principal.user.id, name).await?,
         None => None,

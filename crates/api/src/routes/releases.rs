@@ -37,6 +37,7 @@ pub async fn publish_release(
     // refuse before reading a byte of the body
     let principal = principal.required()?;
     let repo = repository(&state, &req)?;
+    crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
     let max = state.config.limits.max_tarball_size;
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let mut too_large = declared.is_some_and(|n| n > max);
