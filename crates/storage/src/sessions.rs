@@ -22,28 +22,31 @@ pub struct Session {
 
 const COLUMNS: &str = "id, user_id, csrf_token, ip, user_agent, inserted_at, last_used_at, expires_at, tfa_pending";
 
+/// A session to start.
+#[derive(Debug)]
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub token_hash: &'a [u8],
+    pub csrf_token: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub expires_at: OffsetDateTime,
+    pub tfa_pending: bool,
+}
+
 /// Starts a session.
-pub async fn create(
-    db: impl PgExecutor<'_>,
-    user_id: i64,
-    token_hash: &[u8],
-    csrf_token: &str,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
-    expires_at: OffsetDateTime,
-    tfa_pending: bool,
-) -> Result<i64> {
+pub async fn create(db: impl PgExecutor<'_>, new: &NewSession<'_>) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO sessions (user_id, token_hash, csrf_token, ip, user_agent, expires_at, tfa_pending)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
-    .bind(user_id)
-    .bind(token_hash)
-    .bind(csrf_token)
-    .bind(ip)
-    .bind(user_agent)
-    .bind(expires_at)
-    .bind(tfa_pending)
+    .bind(new.user_id)
+    .bind(new.token_hash)
+    .bind(new.csrf_token)
+    .bind(new.ip)
+    .bind(new.user_agent)
+    .bind(new.expires_at)
+    .bind(new.tfa_pending)
     .fetch_one(db)
     .await?;
     Ok(id)

@@ -119,17 +119,16 @@ async fn login(
     let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
     // with 2FA on, the session is only half open until the code is given
     let tfa_pending = hexyard_storage::tfa::get(&state.db, user.id).await?.is_some_and(|t| t.enabled);
-    sessions::create(
-        &state.db,
-        user.id,
-        &sha256(&token),
-        &random_token(16),
-        actor.ip.as_deref(),
-        actor.user_agent.as_deref(),
-        OffsetDateTime::now_utc() + SESSION_LIFETIME,
+    let new = sessions::NewSession {
+        user_id: user.id,
+        token_hash: &sha256(&token),
+        csrf_token: &random_token(16),
+        ip: actor.ip.as_deref(),
+        user_agent: actor.user_agent.as_deref(),
+        expires_at: OffsetDateTime::now_utc() + SESSION_LIFETIME,
         tfa_pending,
-    )
-    .await?;
+    };
+    sessions::create(&state.db, &new).await?;
     audit::record(&state.db, &actor, "session.create", json!({})).await?;
     let next = safe_return_to(form.return_to.as_deref());
     let next =
