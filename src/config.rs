@@ -27,6 +27,10 @@ pub struct Config {
     /// `HEXYARD_RATE_LIMIT_ANONYMOUS` and `HEXYARD_RATE_LIMIT_AUTHENTICATED`: API requests per
     /// minute per IP without credentials, and per user with them (0: unlimited).
     pub rate_limits: hexyard_api::rate_limit::RateLimits,
+    /// `HEXYARD_SMTP_URL`; unset means mails are written under `DATA_DIR/mail`.
+    pub smtp_url: Option<String>,
+    /// `HEXYARD_MAIL_FROM`: the sender of every mail.
+    pub mail_from: String,
     /// The Hex CLI and Gleam, plus `HEXYARD_OAUTH_CLIENTS` (`ID=NAME,ID=NAME`).
     pub oauth_clients: Vec<(String, String)>,
 }
@@ -50,6 +54,8 @@ impl Config {
             repository,
             secret: var("HEXYARD_SECRET"),
             log: var("HEXYARD_LOG").unwrap_or_else(|| "info".to_owned()),
+            smtp_url: var("HEXYARD_SMTP_URL"),
+            mail_from: var("HEXYARD_MAIL_FROM").unwrap_or_else(|| "hexyard <hexyard@localhost>".to_owned()),
             rate_limits: {
                 let defaults = hexyard_api::rate_limit::RateLimits::default();
                 let number = |name: &str, default: u32| -> anyhow::Result<u32> {

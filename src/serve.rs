@@ -51,6 +51,11 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
         public: public.clone(),
         tarballs: BlobCache::new(TARBALL_CACHE_BYTES),
         sealer: hexyard_totp::Sealer::new(secret_text.as_bytes()),
+        mailer: hexyard_api::mail::Mailer::new(
+            config.smtp_url.as_deref(),
+            &config.mail_from,
+            config.data_dir.join("mail"),
+        )?,
     });
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = hexyard_api::server::run(state, listener, workers)?;

@@ -4,6 +4,7 @@
 mod api;
 mod clients;
 mod hostile;
+mod mail;
 mod oauth;
 mod ratelimit;
 mod replicas;

@@ -5,6 +5,7 @@
 pub mod blob_cache;
 pub mod error;
 pub mod extract;
+pub mod mail;
 pub mod media;
 pub mod otp;
 pub mod pages;

@@ -43,6 +43,7 @@ pub struct AppState {
     pub tarballs: BlobCache,
     /// Seals TOTP secrets at rest.
     pub sealer: hexyard_totp::Sealer,
+    pub mailer: crate::mail::Mailer,
 }
 
 /// How much memory recently served tarballs may take.

@@ -117,3 +117,95 @@ pub async fn set_full_name(db: impl PgExecutor<'_>, user_id: i64, full_name: &st
         .await?;
     Ok(())
 }
+
+/// Stores the key of a confirmation mail for the user's primary email.
+pub async fn set_verification_key(db: impl PgExecutor<'_>, user_id: i64, key_hash: &[u8]) -> Result<()> {
+    sqlx::query(
+        "UPDATE emails SET verification_key_hash = $2, verification_sent_at = now()
+         WHERE user_id = $1 AND is_primary",
+    )
+    .bind(user_id)
+    .bind(key_hash)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Confirms the user's primary email if the key is theirs and under a day old.
+pub async fn confirm_email(db: impl PgExecutor<'_>, user_id: i64, key_hash: &[u8]) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE emails SET verified = true, verification_key_hash = NULL, updated_at = now()
+         WHERE user_id = $1 AND is_primary AND verification_key_hash = $2
+           AND verification_sent_at > now() - interval '1 day'",
+    )
+    .bind(user_id)
+    .bind(key_hash)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Records a password reset key for the user's primary email.
+pub async fn create_password_reset(db: impl PgExecutor<'_>, user_id: i64, key_hash: &[u8], email: &str) -> Result<()> {
+    sqlx::query("INSERT INTO password_resets (user_id, key_hash, email) VALUES ($1, $2, $3)")
+        .bind(user_id)
+        .bind(key_hash)
+        .bind(email)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether a reset key is live for the user.
+pub async fn password_reset_live(db: impl PgExecutor<'_>, user_id: i64, key_hash: &[u8]) -> Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM password_resets WHERE user_id = $1 AND key_hash = $2 AND used_at IS NULL
+         AND inserted_at > now() - interval '1 day'",
+    )
+    .bind(user_id)
+    .bind(key_hash)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Sets a new password with a live reset key, and ends every session and OAuth grant of the
+/// user and every other outstanding reset. False when the key is not live.
+pub async fn reset_password(
+    conn: &mut sqlx::PgConnection,
+    user_id: i64,
+    key_hash: &[u8],
+    password_hash: &str,
+) -> Result<bool> {
+    let used = sqlx::query(
+        "UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND key_hash = $2 AND used_at IS NULL
+         AND inserted_at > now() - interval '1 day'",
+    )
+    .bind(user_id)
+    .bind(key_hash)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if used != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .bind(user_id)
+        .bind(password_hash)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE oauth_grants SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
+}

@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::principal::actor_of;
 use crate::state::AppState;
 
+mod email;
 mod html;
 pub mod session;
 mod tfa;
@@ -31,6 +32,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout))
         .route("/oauth/device", web::get().to(device_form))
         .route("/oauth/device", web::post().to(device_decide))
+        .route("/email/verify", web::get().to(email::verify_email))
+        .route("/password/new", web::get().to(email::new_password_form))
+        .route("/password/new", web::post().to(email::new_password))
         .route("/login/tfa", web::get().to(tfa::second_factor_form))
         .route("/login/tfa", web::post().to(tfa::second_factor))
         .route("/account/tfa", web::get().to(tfa::settings))

@@ -35,6 +35,7 @@ fn api(cfg: &mut web::ServiceConfig) {
         .route("/users/me", web::get().to(users::get_me))
         .route("/users/me/audit-logs", web::get().to(audit::get_my_audit_logs))
         .route("/users/{name}", web::get().to(users::get_user))
+        .route("/users/{name}/reset", web::post().to(users::reset_password))
         .route("/keys", web::get().to(keys::list_keys))
         .route("/keys", web::post().to(keys::create_key))
         .route("/keys", web::delete().to(keys::delete_keys))

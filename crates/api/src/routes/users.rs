@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
+use hexyard_auth::tokens::{random_token, sha256};
 use hexyard_storage::users::{Created, NewUser};
 use hexyard_storage::{audit, packages, users};
 use serde::Deserialize;
@@ -46,6 +47,7 @@ pub async fn create_user(
     audit::record(&mut *tx, &actor, "user.create", json!({"username": username})).await?;
     tx.commit().await?;
     let user = users::by_id(&state.db, user.id).await?.ok_or_else(ApiError::not_found)?;
+    send_confirmation(&state, &user).await?;
     let location = state.api_url(&format!("/users/{}", user.username));
     Ok(Reply::created(views::user(&state, &user, &[], true)).header(header::LOCATION, location))
 }
@@ -89,4 +91,45 @@ pub async fn get_me(state: web::Data<AppState>, principal: MaybePrincipal) -> Re
     let mut body = views::user(&state, &principal.user, &owned, true);
     body["organizations"] = json!([]);
     Ok(Reply::ok(body))
+}
+
+/// Mails the link that confirms the user's primary email. A mail that cannot be sent is
+/// logged; the account can simply be registered again.
+async fn send_confirmation(state: &AppState, user: &users::User) -> Result<(), ApiError> {
+    let Some(email) = &user.email else { return Ok(()) };
+    let key = random_token(16);
+    users::set_verification_key(&state.db, user.id, &sha256(&key)).await?;
+    let link = format!("{}/email/verify?username={}&key={key}", state.config.public_url, user.username);
+    let body = format!(
+        "Hello {},\n\nconfirm your email address for {} by opening this link within 24 hours:\n\n{link}\n\n\
+         If you did not create this account, ignore this mail.\n",
+        user.username, state.config.public_url
+    );
+    if let Err(e) = state.mailer.send(email, "Confirm your email address", body).await {
+        tracing::error!(error = %e, "the confirmation mail could not be sent");
+    }
+    Ok(())
+}
+
+/// `POST /api/users/{name_or_email}/reset`: mails a link to a page that sets a new password.
+#[tracing::instrument(skip_all)]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let user = users::by_name_or_email(&state.db, &path).await?.ok_or_else(ApiError::not_found)?;
+    let Some(email) = user.email.clone() else { return Err(ApiError::not_found()) };
+    let key = random_token(16);
+    users::create_password_reset(&state.db, user.id, &sha256(&key), &email).await?;
+    let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
+    audit::record(&state.db, &actor, "password.reset.init", json!({})).await?;
+    let link = format!("{}/password/new?username={}&key={key}", state.config.public_url, user.username);
+    let body = format!(
+        "Hello {},\n\nset a new password by opening this link within 24 hours:\n\n{link}\n\n\
+         Setting it signs you out everywhere. If you did not ask for this, ignore this mail.\n",
+        user.username
+    );
+    state.mailer.send(&email, "Reset your password", body).await.map_err(ApiError::internal)?;
+    Ok(Reply::no_content())
 }
