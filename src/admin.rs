@@ -130,6 +130,7 @@ async fn create_key(
         secret_prefix: secret.prefix(),
         secret_hmac: &hmac,
         permissions: &permissions,
+        revoke_at: None,
     };
     if keys::create(&mut tx, &new).await?.is_none() {
         bail!("{} already has a key named {key_name:?}", user.username);

@@ -207,3 +207,28 @@ fn audit_logs_of_the_user_and_of_a_package() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn a_key_with_revoke_at_stops_working_then() {
+    let server = Server::start("hexyard");
+    let key = server.user_with_key("kim", &[]);
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let body = json!({"name": "short-lived", "revoke_at": soon}).to_string();
+    let created = request(
+        "POST",
+        &server.api("/keys"),
+        &[("authorization", &key), ("content-type", "application/json")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert!(created.json()["revoke_at"].is_string());
+    let secret = created.json()["secret"].as_str().unwrap().to_owned();
+    assert_eq!(get(&server.api("/users/me"), &[("authorization", &secret)]).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(get(&server.api("/users/me"), &[("authorization", &secret)]).status, 401);
+    let past = json!({"name": "past", "revoke_at": "2001-01-01T00:00:00Z"}).to_string();
+    let refused = request("POST", &server.api("/keys"), &[("authorization", &key)], Some(past.as_bytes()));
+    assert_eq!(refused.status, 422);
+}

@@ -5,6 +5,7 @@ mod api;
 mod clients;
 mod hostile;
 mod mail;
+mod matrix;
 mod oauth;
 mod ratelimit;
 mod replicas;

@@ -16,7 +16,7 @@ fn between(html: &str, start: &str, end: &str) -> String {
 }
 
 /// Signs in, enrols, and returns the secret and the recovery codes.
-fn enrol(server: &Server, browser: &mut Browser, user: &str) -> (Vec<u8>, Vec<String>) {
+pub(crate) fn enrol(server: &Server, browser: &mut Browser, user: &str) -> (Vec<u8>, Vec<String>) {
     user_with_password(server, user, "s3cret-pass");
     browser.sign_in(server, user, "s3cret-pass");
     let page = browser.get(&format!("{}/account/tfa", server.url));

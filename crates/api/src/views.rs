@@ -213,7 +213,7 @@ pub fn key(state: &AppState, k: &Key, authing_key_id: Option<i64>, secret: Optio
         "name": k.name,
         "authing_key": Some(k.id) == authing_key_id,
         "permissions": k.permissions.0.iter().map(|p| json!({"domain": p.domain, "resource": p.resource})).collect::<Vec<_>>(),
-        "revoke_at": Value::Null,
+        "revoke_at": k.revoke_at.map(timestamp),
         "inserted_at": timestamp(k.inserted_at),
         "updated_at": timestamp(k.updated_at),
         "url": state.api_url(&format!("/keys/{}", k.name)),

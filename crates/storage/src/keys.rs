@@ -24,6 +24,8 @@ pub struct Key {
     pub secret_hmac: Vec<u8>,
     pub permissions: Json<Vec<StoredPermission>>,
     pub revoked_at: Option<OffsetDateTime>,
+    /// When the key stops working on its own.
+    pub revoke_at: Option<OffsetDateTime>,
     pub last_used_at: Option<OffsetDateTime>,
     pub last_use_ip: Option<String>,
     pub last_use_user_agent: Option<String>,
@@ -31,7 +33,7 @@ pub struct Key {
     pub updated_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, user_id, name, secret_hmac, permissions, revoked_at, last_used_at, last_use_ip,
+const COLUMNS: &str = "id, user_id, name, secret_hmac, permissions, revoked_at, revoke_at, last_used_at, last_use_ip,
     last_use_user_agent, inserted_at, updated_at";
 
 /// A key to insert.
@@ -42,13 +44,14 @@ pub struct NewKey<'a> {
     pub secret_prefix: &'a str,
     pub secret_hmac: &'a [u8],
     pub permissions: &'a [StoredPermission],
+    pub revoke_at: Option<OffsetDateTime>,
 }
 
 /// Inserts a key; `None` when the user already has a live key of that name.
 pub async fn create(conn: &mut PgConnection, new: &NewKey<'_>) -> Result<Option<Key>> {
     let key = sqlx::query_as(&format!(
-        "INSERT INTO keys (user_id, name, secret_prefix, secret_hmac, permissions)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO keys (user_id, name, secret_prefix, secret_hmac, permissions, revoke_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id, name) WHERE revoked_at IS NULL DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -57,6 +60,7 @@ pub async fn create(conn: &mut PgConnection, new: &NewKey<'_>) -> Result<Option<
     .bind(new.secret_prefix)
     .bind(new.secret_hmac)
     .bind(Json(new.permissions))
+    .bind(new.revoke_at)
     .fetch_optional(conn)
     .await?;
     Ok(key)
@@ -64,10 +68,13 @@ pub async fn create(conn: &mut PgConnection, new: &NewKey<'_>) -> Result<Option<
 
 /// Live keys whose secret starts with `prefix`; the caller compares HMACs.
 pub async fn candidates(db: impl PgExecutor<'_>, prefix: &str) -> Result<Vec<Key>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM keys WHERE secret_prefix = $1 AND revoked_at IS NULL"))
-        .bind(prefix)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM keys WHERE secret_prefix = $1 AND revoked_at IS NULL
+         AND (revoke_at IS NULL OR revoke_at > now())"
+    ))
+    .bind(prefix)
+    .fetch_all(db)
+    .await?)
 }
 
 /// The user's live keys, by name.

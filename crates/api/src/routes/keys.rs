@@ -18,6 +18,8 @@ use crate::views;
 pub struct CreateKey {
     name: Option<String>,
     permissions: Option<Vec<PermissionBody>>,
+    /// ISO 8601: when the key stops working.
+    revoke_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +53,17 @@ pub async fn create_key(
     if permissions.is_empty() {
         return Err(ApiError::field("permissions", "can't be blank"));
     }
+    let revoke_at = match body.revoke_at.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(text) => {
+            let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::field("revoke_at", "is not an ISO 8601 time"))?;
+            if at <= time::OffsetDateTime::now_utc() {
+                return Err(ApiError::field("revoke_at", "must be in the future"));
+            }
+            Some(at)
+        }
+    };
     let secret = KeySecret::generate();
     let hmac = secret.hmac(&state.config.secret);
     let mut tx = state.db.begin().await?;
@@ -60,6 +73,7 @@ pub async fn create_key(
         secret_prefix: secret.prefix(),
         secret_hmac: &hmac,
         permissions: &permissions,
+        revoke_at,
     };
     let key = keys::create(&mut tx, &new).await?.ok_or_else(|| ApiError::field("name", "has already been taken"))?;
     audit::record(&mut *tx, &principal.actor, "key.generate", json!({"name": name, "permissions": permissions}))
