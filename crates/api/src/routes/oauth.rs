@@ -102,7 +102,7 @@ pub async fn token(
     tracing::Span::current().record("grant_type", grant_type);
     match grant_type {
         "urn:ietf:params:oauth:grant-type:device_code" => device_token(&state, &req, &body).await,
-        "refresh_token" => refresh(&state, &body).await,
+        "refresh_token" => refresh(&state, &req, &body).await,
         "client_credentials" => client_credentials(&state, &req, &body).await,
         _ => Ok(oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type")),
     }
@@ -188,7 +188,7 @@ async fn device_token(state: &AppState, req: &HttpRequest, body: &TokenRequest) 
     Ok(reply)
 }
 
-async fn refresh(state: &AppState, body: &TokenRequest) -> Result<Reply, ApiError> {
+async fn refresh(state: &AppState, req: &HttpRequest, body: &TokenRequest) -> Result<Reply, ApiError> {
     let Some(refresh_token) = body.refresh_token.as_deref() else {
         return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is missing"));
     };
@@ -210,6 +210,8 @@ async fn refresh(state: &AppState, body: &TokenRequest) -> Result<Reply, ApiErro
     // rotation: the old pair dies with its use
     oauth::revoke_token(&mut *tx, old.id).await?;
     let tokens = issue(&mut tx, old.grant_id, &old.scopes, true, ACCESS_LIFETIME).await?;
+    let actor = audit::Actor { user_id: Some(old.user_id), ..actor_of(req) };
+    audit::record(&mut *tx, &actor, "oauth.refresh", json!({"client_id": old.client_id})).await?;
     tx.commit().await?;
     Ok(Reply::ok(tokens))
 }
@@ -241,6 +243,8 @@ async fn client_credentials(state: &AppState, req: &HttpRequest, body: &TokenReq
     let mut tx = state.db.begin().await?;
     let grant = oauth::create_grant(&mut *tx, principal.user.id, &client_id, &scopes, now + ACCESS_LIFETIME).await?;
     let tokens = issue(&mut tx, grant, &scopes, false, ACCESS_LIFETIME).await?;
+    audit::record(&mut *tx, &principal.actor, "oauth.exchange", json!({"client_id": client_id, "scopes": scopes}))
+        .await?;
     tx.commit().await?;
     Ok(Reply::ok(tokens))
 }
