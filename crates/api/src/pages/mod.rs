@@ -21,7 +21,7 @@ pub mod session;
 mod tfa;
 
 use html::{csrf_field, esc, page};
-use session::{CSRF_COOKIE, SESSION_COOKIE, Viewer, cookie, csrf_ok, safe_return_to};
+use session::{CSRF_COOKIE, PageError, SESSION_COOKIE, Viewer, cookie, csrf_ok, safe_return_to};
 
 const SESSION_LIFETIME: Duration = Duration::days(30);
 
@@ -46,13 +46,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
-}
-
-pub(crate) fn to_login(req: &HttpRequest) -> HttpResponse {
-    let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let mut url = String::from("/login?return_to=");
-    url.extend(form_urlencoded(here));
-    redirect(&url)
 }
 
 fn form_urlencoded(text: &str) -> impl Iterator<Item = char> + '_ {
@@ -151,7 +144,7 @@ async fn logout(
     state: web::Data<AppState>,
     viewer: Viewer,
     form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, PageError> {
     if let Some((session, user)) = viewer.0
         && csrf_ok(&session.csrf_token, form.csrf.as_deref())
     {
@@ -163,8 +156,8 @@ async fn logout(
 }
 
 /// The account page: keys and sessions, each revocable.
-async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
-    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
+async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, PageError> {
+    let (session, user) = viewer.signed_in(&req)?;
     let csrf = csrf_field(&session.csrf_token);
     let mut body = format!(
         "<p>Signed in as <strong>{}</strong>.</p><form method=\"post\" action=\"/logout\">{csrf}<button>Sign out</button></form>",
@@ -221,11 +214,8 @@ async fn revoke_key(
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<RevokeKeyForm>,
-) -> Result<HttpResponse, ApiError> {
-    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
-    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
-        return Err(ApiError::forbidden("invalid CSRF token"));
-    }
+) -> Result<HttpResponse, PageError> {
+    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
     if keys::revoke(&state.db, user.id, &form.name).await?.is_some() {
         let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
         audit::record(&state.db, &actor, "key.remove", json!({"name": form.name})).await?;
@@ -244,11 +234,8 @@ async fn revoke_session(
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<RevokeSessionForm>,
-) -> Result<HttpResponse, ApiError> {
-    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
-    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
-        return Err(ApiError::forbidden("invalid CSRF token"));
-    }
+) -> Result<HttpResponse, PageError> {
+    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
     sessions::revoke(&state.db, user.id, form.id).await?;
     Ok(redirect("/"))
 }
@@ -264,8 +251,8 @@ async fn device_form(
     req: HttpRequest,
     viewer: Viewer,
     query: web::Query<DeviceQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let Some((session, _)) = viewer.0 else { return Ok(to_login(&req)) };
+) -> Result<HttpResponse, PageError> {
+    let (session, _) = viewer.signed_in(&req)?;
     let csrf = csrf_field(&session.csrf_token);
     let code = query.user_code.as_deref().map(normalize_user_code).unwrap_or_default();
     let device = if code.is_empty() { None } else { oauth::device_by_user_code(&state.db, &code).await? };
@@ -308,11 +295,8 @@ async fn device_decide(
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<DeviceForm>,
-) -> Result<HttpResponse, ApiError> {
-    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
-    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
-        return Err(ApiError::forbidden("invalid CSRF token"));
-    }
+) -> Result<HttpResponse, PageError> {
+    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
     let code = normalize_user_code(&form.user_code);
     let Some(device) = oauth::device_by_user_code(&state.db, &code).await? else {
         return Ok(page(StatusCode::NOT_FOUND, "Authorize a device", "<p class=\"error\">That code is unknown.</p>"));

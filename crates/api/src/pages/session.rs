@@ -63,6 +63,75 @@ impl FromRequest for PendingLogin {
     }
 }
 
+/// Why a page answers with something else than itself.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in: to the sign-in page, then back to this path.
+    SignIn(String),
+    /// A form posted without the session's CSRF token.
+    Csrf,
+    Api(ApiError),
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::SignIn(path) => write!(f, "sign in to see {path}"),
+            PageError::Csrf => f.write_str("invalid CSRF token"),
+            PageError::Api(e) => e.fmt(f),
+        }
+    }
+}
+
+impl actix_web::ResponseError for PageError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        match self {
+            PageError::SignIn(_) => actix_web::http::StatusCode::SEE_OTHER,
+            PageError::Csrf => actix_web::http::StatusCode::FORBIDDEN,
+            PageError::Api(e) => e.status,
+        }
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        match self {
+            PageError::SignIn(path) => {
+                let encoded: String = path
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                super::redirect(&format!("/login?return_to={encoded}"))
+            }
+            PageError::Csrf => ApiError::forbidden("invalid CSRF token").error_response(),
+            PageError::Api(e) => e.error_response(),
+        }
+    }
+}
+
+impl<E: Into<ApiError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError::Api(e.into())
+    }
+}
+
+impl Viewer {
+    /// The signed-in user, or a trip to the sign-in page.
+    pub fn signed_in(self, req: &HttpRequest) -> Result<(Session, User), PageError> {
+        self.0.ok_or_else(|| PageError::SignIn(req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned()))
+    }
+
+    /// For a form post: the signed-in user, once the form's CSRF token is the session's.
+    pub fn posting(self, req: &HttpRequest, csrf: Option<&str>) -> Result<(Session, User), PageError> {
+        let (session, user) = self.signed_in(req)?;
+        if csrf_ok(&session.csrf_token, csrf) { Ok((session, user)) } else { Err(PageError::Csrf) }
+    }
+}
+
 /// A cookie as every cookie of this site is set: HttpOnly, SameSite=Lax, Secure over https.
 pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build(name, value)

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::html::{csrf_field, esc, page};
-use super::session::{PendingLogin, Viewer, csrf_ok, safe_return_to};
-use super::{redirect, to_login};
+use super::redirect;
+use super::session::{PageError, PendingLogin, Viewer, csrf_ok, safe_return_to};
 use crate::error::ApiError;
 use crate::otp::{check_code, now};
 use crate::principal::actor_of;
@@ -74,8 +74,8 @@ pub async fn second_factor(
 }
 
 /// `/account/tfa`: the state of 2FA; when off, a fresh secret to enrol with.
-pub async fn settings(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
-    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
+pub async fn settings(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, PageError> {
+    let (session, user) = viewer.signed_in(&req)?;
     let csrf = csrf_field(&session.csrf_token);
     if tfa::get(&state.db, user.id).await?.is_some_and(|t| t.enabled) {
         let body = format!(
@@ -111,11 +111,8 @@ pub async fn enable(
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<EnableForm>,
-) -> Result<HttpResponse, ApiError> {
-    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
-    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
-        return Err(ApiError::forbidden("invalid CSRF token"));
-    }
+) -> Result<HttpResponse, PageError> {
+    let (session, user) = viewer.posting(&req, form.csrf.as_deref())?;
     let Some(row) = tfa::get(&state.db, user.id).await?.filter(|t| !t.enabled) else {
         return Ok(redirect("/account/tfa"));
     };
@@ -144,11 +141,8 @@ pub async fn disable(
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<EnableForm>,
-) -> Result<HttpResponse, ApiError> {
-    let Some((session, user)) = viewer.0 else { return Ok(to_login(&req)) };
-    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
-        return Err(ApiError::forbidden("invalid CSRF token"));
-    }
+) -> Result<HttpResponse, PageError> {
+    let (session, user) = viewer.posting(&req, form.csrf.as_deref())?;
     if !check_code(&state, user.id, &form.code, &format!("session:{}", session.id)).await? {
         let body = "<p class=\"error\">That code is not right. <a href=\"/account/tfa\">Try again</a>.</p>";
         return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, "Two-factor authentication", body));
