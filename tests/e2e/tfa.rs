@@ -144,3 +144,35 @@ fn web_sign_in_asks_for_the_second_factor_and_recovery_codes_work_once() {
     let stored = server.psql("SELECT encode(secret_sealed, 'hex') FROM user_tfa");
     assert!(stored.trim().len() > 2 * 20 + 2 * 12, "nonce, ciphertext and tag: {stored}");
 }
+
+#[test]
+fn guessing_is_throttled() {
+    let server = Server::start("hexyard");
+    let mut browser = Browser::new();
+    let (secret, _) = enrol(&server, &mut browser, "gus");
+    let bearer = token(&server, &mut browser);
+    for _ in 0..5 {
+        assert_eq!(create_key(&server, &bearer, Some("000000"), "x").status, 401);
+    }
+    // past five wrong codes, even the right one is not looked at
+    let right = hexyard_totp::code_at(&secret, now() + 30).unwrap();
+    let blocked = create_key(&server, &bearer, Some(&right), "x");
+    assert_eq!(blocked.status, 429);
+    assert_eq!(
+        blocked.json()["message"],
+        "Too many failed two-factor authentication attempts. Please try again later."
+    );
+
+    // ten sign-in attempts per quarter hour from one address; enrolment made the first
+    let mut guesser = Browser::new();
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let form = guesser.get(&format!("{}/login", server.url));
+        let csrf = hidden(&form.text(), "csrf");
+        let resp = guesser
+            .post(&format!("{}/login", server.url), &[("username", "gus"), ("password", "wrong"), ("csrf", &csrf)]);
+        statuses.push(resp.status);
+    }
+    assert_eq!(statuses[..9], [401; 9]);
+    assert_eq!(statuses[9], 429);
+}

@@ -22,8 +22,31 @@ fn challenge(error: &str, message: &str) -> ApiError {
 }
 
 /// Checks a TOTP code for a user: valid now, and not a replay by another holder. Records the use.
+/// More than 5 wrong codes for a user in 10 minutes answer 429, as hex.pm does.
 pub async fn check_code(state: &AppState, user_id: i64, code: &str, holder: &str) -> Result<bool, ApiError> {
     let Some(row) = tfa::get(&state.db, user_id).await?.filter(|t| t.enabled) else { return Ok(false) };
+    // past the limit no code is even looked at, so guessing gains nothing
+    let bucket = format!("totp-failures:{user_id}");
+    if crate::rate_limit::exhausted(state, &bucket, 5, 10 * 60).await? {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed two-factor authentication attempts. Please try again later.",
+        ));
+    }
+    let ok = check_enabled(state, user_id, &row, code, holder).await?;
+    if !ok {
+        crate::rate_limit::attempt(state, &bucket, 5, 10 * 60).await?;
+    }
+    Ok(ok)
+}
+
+async fn check_enabled(
+    state: &AppState,
+    user_id: i64,
+    row: &tfa::Tfa,
+    code: &str,
+    holder: &str,
+) -> Result<bool, ApiError> {
     let secret = state.sealer.open(&row.secret_sealed).map_err(ApiError::internal)?;
     let Some(step) = hexyard_totp::verify(&secret, code, now()) else { return Ok(false) };
     let last = row.last_step.zip(row.last_holder.as_deref()).map(|(s, h)| (s as u64, h));

@@ -76,3 +76,20 @@ pub async fn limit(
     }
     Ok(res)
 }
+
+fn window_start(window_seconds: i64) -> i64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    now - now.rem_euclid(window_seconds)
+}
+
+/// Counts an attempt in a throttle of its own (sign-in) and tells whether it is still within
+/// `allowed` per `window_seconds`.
+pub async fn attempt(state: &AppState, bucket: &str, allowed: i64, window_seconds: i64) -> Result<bool, ApiError> {
+    let count = hexyard_storage::rate_limits::hit(&state.db, bucket, window_start(window_seconds)).await?;
+    Ok(count <= allowed)
+}
+
+/// Whether a throttle's window already holds `allowed` events, without counting one.
+pub async fn exhausted(state: &AppState, bucket: &str, allowed: i64, window_seconds: i64) -> Result<bool, ApiError> {
+    Ok(hexyard_storage::rate_limits::count(&state.db, bucket, window_start(window_seconds)).await? >= allowed)
+}

@@ -24,3 +24,13 @@ pub async fn hit(db: impl PgExecutor<'_>, bucket: &str, window_start: i64) -> Re
 pub async fn prune(db: impl PgExecutor<'_>, before: i64) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM rate_limits WHERE window_start < $1").bind(before).execute(db).await?.rows_affected())
 }
+
+/// The count of a window so far, without counting.
+pub async fn count(db: impl PgExecutor<'_>, bucket: &str, window_start: i64) -> Result<i64> {
+    let row: Option<(i32,)> = sqlx::query_as("SELECT count FROM rate_limits WHERE bucket = $1 AND window_start = $2")
+        .bind(bucket)
+        .bind(window_start)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map_or(0, |(c,)| i64::from(c)))
+}

@@ -100,6 +100,15 @@ async fn login(
     if !csrf_ok(&expected, form.csrf.as_deref()) {
         return Ok(login_page(&state, form.return_to.as_deref(), Some("the form expired, please try again")));
     }
+    // hex.pm's throttle: 10 sign-in attempts per 15 minutes from one address
+    let ip = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    if !crate::rate_limit::attempt(&state, &format!("login:{ip}"), 10, 15 * 60).await? {
+        return Ok(page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Sign in",
+            "<p class=\"error\">Too many attempts. Try again later.</p>",
+        ));
+    }
     let user = users::by_name_or_email(&state.db, form.username.trim()).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password = form.password.clone();
