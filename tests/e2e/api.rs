@@ -232,3 +232,16 @@ fn a_key_with_revoke_at_stops_working_then() {
     let refused = request("POST", &server.api("/keys"), &[("authorization", &key)], Some(past.as_bytes()));
     assert_eq!(refused.status, 422);
 }
+
+#[test]
+fn repositories_are_listed_with_their_keys() {
+    let server = Server::start("hexyard");
+    let repos = get(&server.api("/repos"), &[]).json();
+    assert_eq!(repos.as_array().unwrap().len(), 1);
+    assert_eq!(repos[0]["name"], "hexyard");
+    assert_eq!(repos[0]["public_key"].as_str().unwrap().trim(), server.public_key().trim());
+    assert!(repos[0]["fingerprint"].as_str().unwrap().starts_with("SHA256:"));
+    assert_eq!(get(&server.api("/repos/hexyard"), &[]).json()["name"], "hexyard");
+    assert_eq!(get(&server.api("/repos/hexpm"), &[]).json()["name"], "hexyard");
+    assert_eq!(get(&server.api("/repos/nowhere"), &[]).status, 404);
+}

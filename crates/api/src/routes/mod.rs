@@ -18,6 +18,7 @@ mod oauth;
 mod packages;
 mod releases;
 mod repo;
+mod repos;
 mod users;
 
 /// Registers every route.
@@ -47,6 +48,8 @@ fn api(cfg: &mut web::ServiceConfig) {
         .route("/oauth/revoke", web::post().to(oauth::revoke))
         .route("/oauth/revoke_by_hash", web::post().to(oauth::revoke_by_hash))
         .route("/oauth/revoke_by_hash", web::get().to(oauth::revoke_by_hash))
+        .route("/repos", web::get().to(repos::list_repos))
+        .route("/repos/{name}", web::get().to(repos::get_repo))
         .service(web::scope("/repos/{repository}").configure(package_routes));
     package_routes(cfg);
 }
