@@ -23,6 +23,22 @@ pub enum AdminCommand {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization, with its private repository, and USER as its first admin.
+    Create {
+        name: String,
+        #[arg(long)]
+        owner: String,
+        /// How many members it may have.
+        #[arg(long, default_value_t = 10)]
+        seats: i32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +78,9 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         }
         AdminCommand::Key(KeyCommand::Create { user, key_name, permissions }) => {
             create_key(&config, &db, &user, &key_name, &permissions).await
+        }
+        AdminCommand::Org(OrgCommand::Create { name, owner, seats }) => {
+            create_org(&config, &db, &name, &owner, seats).await
         }
     };
     db.close().await;
@@ -145,5 +164,33 @@ async fn create_key(
     .await?;
     tx.commit().await?;
     println!("{}", secret.expose());
+    Ok(())
+}
+
+async fn create_org(config: &Config, db: &Database, name: &str, owner: &str, seats: i32) -> anyhow::Result<()> {
+    hexyard_storage::migrate(&db.pool).await?;
+    hexyard_core::RepositoryName::parse(name).with_context(|| format!("organization name {name:?}"))?;
+    if name == hexyard_core::HEXPM || name == config.repository {
+        bail!("{name:?} names a repository already: choose another organization name");
+    }
+    if seats < 1 {
+        bail!("an organization needs at least one seat");
+    }
+    let user = users::by_name_or_email(&db.pool, owner).await?.with_context(|| format!("no user {owner:?}"))?;
+    let mut tx = db.pool.begin().await?;
+    let org = match hexyard_storage::orgs::create(&mut tx, name, user.id, seats).await? {
+        hexyard_storage::orgs::Created::Organization(org) => org,
+        hexyard_storage::orgs::Created::NameTaken => bail!("the name {name:?} is taken"),
+    };
+    let actor = audit::Actor { user_id: Some(user.id), user_agent: Some("hexyard admin".into()), ..Default::default() };
+    audit::record(
+        &mut *tx,
+        &actor,
+        "organization.create",
+        json!({"organization": org.name, "owner": user.username, "by": "admin"}),
+    )
+    .await?;
+    tx.commit().await?;
+    eprintln!("created organization {} with {} as admin", org.name, user.username);
     Ok(())
 }

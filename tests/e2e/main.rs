@@ -7,6 +7,7 @@ mod hostile;
 mod mail;
 mod matrix;
 mod oauth;
+mod orgs;
 mod ratelimit;
 mod replicas;
 mod support;

@@ -71,3 +71,21 @@ pub async fn of_package(
     .fetch_all(db)
     .await?)
 }
+
+/// The actions on an organization, newest first.
+pub async fn of_organization(
+    db: impl PgExecutor<'_>,
+    organization: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<Vec<Entry>> {
+    Ok(sqlx::query_as(
+        "SELECT action, params, user_agent, inserted_at FROM audit_logs WHERE params->>'organization' = $1
+         ORDER BY id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(organization)
+    .bind(i64::from(per_page))
+    .bind(i64::from(page.saturating_sub(1)) * i64::from(per_page))
+    .fetch_all(db)
+    .await?)
+}

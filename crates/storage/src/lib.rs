@@ -7,6 +7,7 @@ pub mod audit;
 pub mod blobs;
 pub mod keys;
 pub mod oauth;
+pub mod orgs;
 pub mod owners;
 pub mod packages;
 pub mod rate_limits;

@@ -15,6 +15,7 @@ mod audit;
 mod auth;
 mod keys;
 mod oauth;
+mod orgs;
 mod packages;
 mod releases;
 mod repo;
@@ -48,6 +49,15 @@ fn api(cfg: &mut web::ServiceConfig) {
         .route("/oauth/revoke", web::post().to(oauth::revoke))
         .route("/oauth/revoke_by_hash", web::post().to(oauth::revoke_by_hash))
         .route("/oauth/revoke_by_hash", web::get().to(oauth::revoke_by_hash))
+        .route("/orgs", web::get().to(orgs::list_orgs))
+        .route("/orgs/{name}", web::get().to(orgs::get_org))
+        .route("/orgs/{name}", web::post().to(orgs::update_org))
+        .route("/orgs/{name}/audit-logs", web::get().to(orgs::org_audit_logs))
+        .route("/orgs/{name}/members", web::get().to(orgs::list_members))
+        .route("/orgs/{name}/members", web::post().to(orgs::set_member))
+        .route("/orgs/{name}/members/{username}", web::get().to(orgs::get_member))
+        .route("/orgs/{name}/members/{username}", web::post().to(orgs::set_member))
+        .route("/orgs/{name}/members/{username}", web::delete().to(orgs::remove_member))
         .route("/repos", web::get().to(repos::list_repos))
         .route("/repos/{name}", web::get().to(repos::get_repo))
         .service(web::scope("/repos/{repository}").configure(package_routes));
