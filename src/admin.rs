@@ -177,11 +177,19 @@ async fn create_org(config: &Config, db: &Database, name: &str, owner: &str, sea
         bail!("an organization needs at least one seat");
     }
     let user = users::by_name_or_email(&db.pool, owner).await?.with_context(|| format!("no user {owner:?}"))?;
+    // the organization's repository signs with a key of its own, kept sealed in the database
+    let key = tokio::task::spawn_blocking(hexyard_registry::SigningKey::generate).await??;
+    let sealer = hexyard_totp::Sealer::with_purpose(
+        hexyard_api::state::REPOSITORY_KEY_PURPOSE,
+        secrets::server_secret_text(config)?.as_bytes(),
+    );
     let mut tx = db.pool.begin().await?;
     let org = match hexyard_storage::orgs::create(&mut tx, name, user.id, seats).await? {
         hexyard_storage::orgs::Created::Organization(org) => org,
         hexyard_storage::orgs::Created::NameTaken => bail!("the name {name:?} is taken"),
     };
+    hexyard_storage::repositories::set_signing_key(&mut *tx, org.repository_id, &sealer.seal(key.to_pem().as_bytes()))
+        .await?;
     let actor = audit::Actor { user_id: Some(user.id), user_agent: Some("hexyard admin".into()), ..Default::default() };
     audit::record(
         &mut *tx,
@@ -192,5 +200,6 @@ async fn create_org(config: &Config, db: &Database, name: &str, owner: &str, sea
     .await?;
     tx.commit().await?;
     eprintln!("created organization {} with {} as admin", org.name, user.username);
+    eprintln!("its repository's key fingerprint: {}", key.verifying_key().fingerprint());
     Ok(())
 }

@@ -51,6 +51,11 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
         public: public.clone(),
         tarballs: BlobCache::new(TARBALL_CACHE_BYTES),
         sealer: hexyard_totp::Sealer::new(secret_text.as_bytes()),
+        key_sealer: hexyard_totp::Sealer::with_purpose(
+            hexyard_api::state::REPOSITORY_KEY_PURPOSE,
+            secret_text.as_bytes(),
+        ),
+        private: Default::default(),
         mailer: hexyard_api::mail::Mailer::new(
             config.smtp_url.as_deref(),
             &config.mail_from,

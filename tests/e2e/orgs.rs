@@ -78,3 +78,154 @@ fn members_roles_seats_and_what_outsiders_see() {
         assert!(actions.contains(&action), "{action} not in {actions:?}");
     }
 }
+
+#[test]
+fn a_private_repository_for_members_only() {
+    let server = Server::start("hexyard");
+    let ann = server.user_with_key("ann", &[]);
+    let ben = server.user_with_key("ben", &[]);
+    let mal = server.user_with_key("mal", &[]);
+    server.admin(&["org", "create", "acme", "--owner", "ann"]);
+    assert_eq!(post(&server, &ann, "/orgs/acme/members", json!({"name": "ben", "role": "write"})).status, 200);
+    let reader = server.admin(&["key", "create", "ben", "fetch", "--permission", "repository:acme"]);
+    // a public package the private ones may depend on
+    assert_eq!(server.publish(&ann, &tarball("shared", "1.0.0", &[]), false).status, 201);
+
+    // the hexpm crate publishes into the organization through /api/repos/acme/publish
+    let config = hexpm::Config {
+        api_base: format!("{}/api/repos/acme/", server.url).parse().unwrap(),
+        repository_base: format!("{}/repo/repos/acme/", server.url).parse().unwrap(),
+    };
+    let body = tarball("secret", "1.0.0", &[("shared", "~> 1.0", Some("hexyard"))]);
+    let resp = run(hexpm::api_publish_package_request(body.clone(), &ben, &config, false));
+    assert_eq!(resp.status, 201, "{}", resp.text());
+    // dependencies: hex.pm, the public repository, the organization — never another one
+    let elsewhere = request(
+        "POST",
+        &server.api("/repos/acme/publish"),
+        &[("authorization", &ben)],
+        Some(&tarball("bad", "1.0.0", &[("xx", "~> 1.0", Some("other"))])),
+    );
+    assert_eq!(elsewhere.status, 422);
+    // a non-member cannot publish there, and cannot tell it exists
+    let intruder = request(
+        "POST",
+        &server.api("/repos/acme/publish"),
+        &[("authorization", &mal)],
+        Some(&tarball("evil", "1.0.0", &[])),
+    );
+    assert_eq!(intruder.status, 404);
+
+    // members read it through the API and the repository, with keys or the hexpm crate
+    assert_eq!(
+        get(&server.api("/repos/acme/packages/secret"), &[("authorization", &ann)]).json()["repository"],
+        "acme"
+    );
+    let org_key = get(&format!("{}/repo/repos/acme/public_key", server.url), &[("authorization", &reader)]).text();
+    assert_ne!(org_key.trim(), server.public_key().trim(), "the organization signs with its own key");
+    let resp = run(hexpm::repository_v2_get_package_request("secret", Some(&reader), &config));
+    assert_eq!(resp.header("cache-control"), Some("private, max-age=60"));
+    let package = hexpm::repository_v2_get_package_response(to_http(resp), org_key.as_bytes()).unwrap();
+    assert_eq!(package.repository, "acme");
+    assert_eq!(package.releases[0].requirements["shared"].repository.as_deref(), Some("hexyard"));
+    let resp = run(hexpm::repository_get_package_tarball_request("secret", "1.0.0", Some(&reader), &config));
+    assert_eq!(resp.status, 200);
+    let verifying = hexyard_registry_key(&org_key);
+    // /names follows the publish within a second, signed by the organization and naming it
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let names = get(&format!("{}/repo/repos/acme/names", server.url), &[("authorization", &reader)]).body;
+    let decoded = hexyard_registry::decode_names(&names, &verifying, "acme").unwrap();
+    assert!(decoded.packages.iter().any(|p| p.name == "secret"), "{decoded:?}");
+    // nobody else: 404 everywhere, never 401 or 403
+    for auth in [None, Some(mal.as_str())] {
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", *a)).collect();
+        for url in [
+            server.api("/repos/acme/packages/secret"),
+            server.api("/repos/acme/packages"),
+            server.api("/repos/acme/packages/secret/releases/1.0.0"),
+            server.api("/repos/acme"),
+            format!("{}/repo/repos/acme/names", server.url),
+            format!("{}/repo/repos/acme/packages/secret", server.url),
+            format!("{}/repo/repos/acme/tarballs/secret-1.0.0.tar", server.url),
+            format!("{}/repo/repos/acme/public_key", server.url),
+        ] {
+            assert_eq!(get(&url, &headers).status, 404, "{url} as {auth:?}");
+        }
+    }
+    // the public repository does not list or serve private packages
+    assert_eq!(get(&server.api("/packages/secret"), &[]).status, 404);
+    assert_eq!(get(&format!("{}/repo/packages/secret", server.url), &[]).status, 404);
+    let repos = get(&server.api("/repos"), &[("authorization", &ann)]).json();
+    assert_eq!(repos.as_array().unwrap().len(), 2);
+    assert_eq!(get(&server.api("/repos"), &[("authorization", &mal)]).json().as_array().unwrap().len(), 1);
+}
+
+fn hexyard_registry_key(pem: &str) -> hexyard_registry::VerifyingKey {
+    hexyard_registry::VerifyingKey::from_pem(pem).unwrap()
+}
+
+#[test]
+fn rebar3_fetches_from_an_organization_with_a_member_key() {
+    let server = Server::start("hexyard");
+    let ann = server.user_with_key("ann", &[]);
+    server.admin(&["org", "create", "acme", "--owner", "ann"]);
+    let fetch_key = server.admin(&["key", "create", "ann", "ci-fetch", "--permission", "repository:acme"]);
+    // hex_core publishes into the organization (api_repository), in ETF
+    let code = format!(
+        r#"
+        {{ok, _}} = application:ensure_all_started(inets),
+        Config = maps:merge(r3_hex_core:default_config(), #{{api_url => {api}, api_key => {key}, api_repository => <<"acme">>}}),
+        {{ok, T}} = file:read_file({file}),
+        {{ok, {{Status, _, _}}}} = r3_hex_api_release:publish(Config, T),
+        io:format("publish ~p~n", [Status]),
+        halt().
+        "#,
+        api = erl_bin(&server.api("")),
+        key = erl_bin(&ann),
+        file = erl_bin(&{
+            let path = server.dir.path().join("orgpkg-1.0.0.tar");
+            std::fs::write(&path, tarball("orgpkg", "1.0.0", &[])).unwrap();
+            path.display().to_string()
+        }),
+    );
+    let out = erl(&code);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("publish 201"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let org_key = get(&format!("{}/repo/repos/acme/public_key", server.url), &[("authorization", &fetch_key)]).text();
+    let project = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{{deps, [orgpkg]}}.\n{{hex, [{{repos, replace, [#{{name => <<\"acme\">>, repo_url => <<\"{url}/repo/repos/acme\">>, \
+         repo_key => {key}, repo_verify => true, repo_public_key => {pem}}}]}}]}}.\n",
+        url = server.url,
+        key = erl_bin(&fetch_key),
+        pem = erl_bin(&org_key),
+    );
+    std::fs::write(project.path().join("rebar.config"), &config).unwrap();
+    let rebar3 = |dir: &std::path::Path| {
+        std::process::Command::new("rebar3")
+            .arg("get-deps")
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("REBAR_CACHE_DIR", dir.join("cache"))
+            .env("REBAR_GLOBAL_CONFIG_DIR", dir.join("global"))
+            .output()
+            .unwrap()
+    };
+    let out = rebar3(project.path());
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), server.log());
+    assert!(project.path().join("_build/default/lib/orgpkg/hex_metadata.config").exists());
+
+    // without the key, or with another's, rebar3 cannot get it
+    let mallory = server.user_with_key("mallory", &[]);
+    for key in ["nonsense", mallory.as_str()] {
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("rebar.config"), config.replace(&erl_bin(&fetch_key), &erl_bin(key))).unwrap();
+        let out = rebar3(other.path());
+        assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+}

@@ -54,8 +54,18 @@ pub async fn publish(state: &AppState, req: PublishRequest<'_>) -> Result<Publis
     if !req.principal.user.email_verified {
         return Err(ApiError::forbidden("email not verified"));
     }
+    if !req.repo.public {
+        // an organization's packages follow its roles, not owners
+        let org = hexyard_storage::orgs::get(&state.db, &req.repo.name).await?.ok_or_else(ApiError::not_found)?;
+        match hexyard_storage::orgs::role(&state.db, org.id, req.principal.user.id).await?.as_deref() {
+            Some("admin" | "write") => {}
+            Some(_) => return Err(ApiError::forbidden("account not authorized for this action")),
+            None => return Err(ApiError::not_found()),
+        }
+    }
     let existing = packages::get(&state.db, req.repo.id, name).await?;
     match &existing {
+        Some(_) if !req.repo.public => {}
         Some(p) => {
             let level = owners::level(&state.db, p.id, req.principal.user.id).await?;
             if level.is_none() {
@@ -119,9 +129,11 @@ async fn check_rules(
         errors.insert("files".into(), json!("package can't be empty"));
     }
 
-    // a dependency without a repository is in this repository when it exists here, else on hex.pm
+    // a dependency without a repository is in this repository when it exists here, else on hex.pm;
+    // an organization's package may also depend on the instance's public repository
     let names: Vec<String> = meta.requirements.iter().map(|d| d.name.to_string()).collect();
     let local = packages::existing(&state.db, repo.id, &names).await?;
+    let public = if repo.public { Vec::new() } else { packages::existing(&state.db, state.public.id, &names).await? };
     let mut dep_errors = Map::new();
     let mut requirements = Vec::new();
     for dep in &meta.requirements {
@@ -131,16 +143,18 @@ async fn check_rules(
             None if local.contains(&dep_name) => repo.name.clone(),
             None => HEXPM.to_owned(),
         };
-        if dep_repo != HEXPM && dep_repo != repo.name {
-            dep_errors.insert(
-                dep_name.clone(),
-                json!(format!(
-                    "dependencies can only belong to repository \"{HEXPM}\" or \"{}\", got: {dep_repo:?}",
-                    repo.name
-                )),
-            );
-        } else if dep_repo == repo.name && !local.contains(&dep_name) {
-            dep_errors.insert(dep_name.clone(), json!(format!("package does not exist in repository {:?}", repo.name)));
+        let from_public = !repo.public && dep_repo == state.public.name;
+        if dep_repo != HEXPM && dep_repo != repo.name && !from_public {
+            let allowed = if repo.public {
+                format!("\"{HEXPM}\" or \"{}\"", repo.name)
+            } else {
+                format!("\"{HEXPM}\", \"{}\" or \"{}\"", state.public.name, repo.name)
+            };
+            let message = format!("dependencies can only belong to repository {allowed}, got: {dep_repo:?}");
+            dep_errors.insert(dep_name.clone(), json!(message));
+        } else if (dep_repo == repo.name && !local.contains(&dep_name)) || (from_public && !public.contains(&dep_name))
+        {
+            dep_errors.insert(dep_name.clone(), json!(format!("package does not exist in repository {dep_repo:?}")));
         }
         requirements.push(releases::Requirement {
             release_id: 0,
@@ -226,7 +240,7 @@ async fn commit(
         },
     };
     releases::insert_requirements(&mut tx, release_id, requirements).await?;
-    if created {
+    if created && req.repo.public {
         owners::add(&mut *tx, package_id, req.principal.user.id, "full").await?;
     }
     let params = json!({"package": meta.name.as_str(), "version": version, "repository": req.repo.name, "replaced": replaced.is_some()});

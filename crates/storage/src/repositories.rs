@@ -34,3 +34,28 @@ pub async fn all(db: impl PgExecutor<'_>) -> Result<Vec<Repository>> {
         .fetch_all(db)
         .await?)
 }
+
+/// A private repository and its sealed signing key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PrivateRepository {
+    pub id: i64,
+    pub name: String,
+    pub signing_key_sealed: Option<Vec<u8>>,
+}
+
+/// A private (organization) repository by name.
+pub async fn private_by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<PrivateRepository>> {
+    Ok(sqlx::query_as("SELECT id, name, signing_key_sealed FROM repositories WHERE name = $1 AND NOT public")
+        .bind(name)
+        .fetch_optional(db)
+        .await?)
+}
+
+pub async fn set_signing_key(db: impl PgExecutor<'_>, id: i64, sealed: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE repositories SET signing_key_sealed = $2 WHERE id = $1")
+        .bind(id)
+        .bind(sealed)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -134,9 +134,16 @@ impl std::fmt::Debug for Sealer {
 }
 
 impl Sealer {
-    /// A sealer whose key is derived from the server secret.
+    /// A sealer for TOTP secrets, its key derived from the server secret.
     pub fn new(server_secret: &[u8]) -> Self {
-        let mut material = b"hexyard totp sealing key\0".to_vec();
+        Self::with_purpose(b"hexyard totp sealing key", server_secret)
+    }
+
+    /// A sealer whose key is derived from the server secret for one purpose, so that keys of
+    /// different purposes never coincide.
+    pub fn with_purpose(purpose: &[u8], server_secret: &[u8]) -> Self {
+        let mut material = purpose.to_vec();
+        material.push(0);
         material.extend_from_slice(server_secret);
         let digest = ring::digest::digest(&ring::digest::SHA256, &material);
         let key = UnboundKey::new(&AES_256_GCM, digest.as_ref()).expect("a 32-byte key");

@@ -61,7 +61,7 @@ pub async fn get_package_audit_logs(
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_read()?;
-    let repo = repository(&state, &req)?;
+    let repo = repository(&state, &req, Some(&principal)).await?;
     if hexyard_storage::packages::get(&state.db, repo.id, path.name.as_str()).await?.is_none() {
         return Err(ApiError::not_found());
     }

@@ -34,8 +34,12 @@ pub async fn get_auth(
         Domain::Repositories => grants.iter().any(|p| p.domain == Domain::Repositories),
         // organizations arrive later: only the public repository can be named today
         Domain::Repository => {
-            let repo = wanted.resource.as_deref().unwrap_or_default();
-            state.repository(Some(repo)).is_some() && (grants.allows_repository(repo) || grants.allows_api_read())
+            let name = wanted.resource.as_deref().unwrap_or_default();
+            match state.repository(Some(name)).await? {
+                Some(repo) if repo.public => grants.allows_repository(name) || grants.allows_api_read(),
+                Some(repo) => crate::routes::can_read_private(&state, &repo, Some(&principal)).await?,
+                None => false,
+            }
         }
         Domain::Package => grants.allows_package(
             &state.public.name,

@@ -89,9 +89,32 @@ async fn require_user_agent(
     next.call(req).await
 }
 
-/// The repository of a request: the public one, or the one in `/repos/{repository}`.
-pub(crate) fn repository<'a>(state: &'a AppState, req: &HttpRequest) -> Result<&'a RepositoryRegistry, ApiError> {
-    state.repository(req.match_info().get("repository")).map(|r| r.as_ref()).ok_or_else(ApiError::not_found)
+/// The repository of a request (the public one, or the one in `/repos/{repository}`), if the
+/// caller may read it: a private repository exists only for its members whose credentials
+/// reach it (a key with `repository:NAME`, `repositories` or API access). Anyone else gets the
+/// 404 of a repository that does not exist.
+pub(crate) async fn repository(
+    state: &AppState,
+    req: &HttpRequest,
+    principal: Option<&crate::principal::Principal>,
+) -> Result<std::sync::Arc<RepositoryRegistry>, ApiError> {
+    let repo = state.repository(req.match_info().get("repository")).await?.ok_or_else(ApiError::not_found)?;
+    if repo.public || can_read_private(state, &repo, principal).await? { Ok(repo) } else { Err(ApiError::not_found()) }
+}
+
+/// Whether the caller may read a private repository: a member whose grants reach it.
+pub(crate) async fn can_read_private(
+    state: &AppState,
+    repo: &RepositoryRegistry,
+    principal: Option<&crate::principal::Principal>,
+) -> Result<bool, ApiError> {
+    use hexyard_auth::Grants;
+    let Some(p) = principal else { return Ok(false) };
+    if !(p.permissions.allows_repository(&repo.name) || p.permissions.allows_api_read()) {
+        return Ok(false);
+    }
+    let Some(org) = hexyard_storage::orgs::get(&state.db, &repo.name).await? else { return Ok(false) };
+    Ok(hexyard_storage::orgs::role(&state.db, org.id, p.user.id).await?.is_some())
 }
 
 /// The 404 of every path no route takes.

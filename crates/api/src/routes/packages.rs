@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::extract::PackagePath;
 use crate::media::Reply;
+use crate::principal::MaybePrincipal;
 use crate::routes::repository;
 use crate::state::AppState;
 use crate::views::{self, Urls};
@@ -28,9 +29,10 @@ pub struct ListQuery {
 pub async fn list_packages(
     state: web::Data<AppState>,
     req: HttpRequest,
+    principal: MaybePrincipal,
     query: web::Query<ListQuery>,
 ) -> Result<Reply, ApiError> {
-    let repo = repository(&state, &req)?;
+    let repo = repository(&state, &req, principal.0.as_ref()).await?;
     let sort = match query.sort.as_deref().unwrap_or("name") {
         "name" => Sort::Name,
         "inserted_at" => Sort::InsertedAt,
@@ -50,7 +52,7 @@ pub async fn list_packages(
     let found = packages::list(&state.db, &[repo.id], search, sort, page, PER_PAGE).await?;
     let ids: Vec<i64> = found.iter().map(|p| p.id).collect();
     let all_releases = releases::of_packages(&state.db, &ids).await?;
-    let urls = Urls { state: &state, repo };
+    let urls = Urls { state: &state, repo: &repo };
     let body: Vec<Value> = found
         .iter()
         .map(|p| {
@@ -63,13 +65,18 @@ pub async fn list_packages(
 
 /// `GET /api/packages/{name}`.
 #[tracing::instrument(skip_all, fields(package.name = %path.name))]
-pub async fn get_package(state: web::Data<AppState>, req: HttpRequest, path: PackagePath) -> Result<Reply, ApiError> {
-    let repo = repository(&state, &req)?;
+pub async fn get_package(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: MaybePrincipal,
+    path: PackagePath,
+) -> Result<Reply, ApiError> {
+    let repo = repository(&state, &req, principal.0.as_ref()).await?;
     let package = packages::get(&state.db, repo.id, path.name.as_str()).await?.ok_or_else(ApiError::not_found)?;
     let rels = releases::of_package(&state.db, package.id).await?;
     if rels.is_empty() {
         return Err(ApiError::not_found());
     }
     let package_owners = owners::of_package(&state.db, package.id).await?;
-    Ok(Reply::ok(views::package(&Urls { state: &state, repo }, &package, &rels, Some(&package_owners))))
+    Ok(Reply::ok(views::package(&Urls { state: &state, repo: &repo }, &package, &rels, Some(&package_owners))))
 }

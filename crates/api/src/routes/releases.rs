@@ -36,7 +36,7 @@ pub async fn publish_release(
 ) -> Result<Reply, ApiError> {
     // refuse before reading a byte of the body
     let principal = principal.required()?;
-    let repo = repository(&state, &req)?;
+    let repo = repository(&state, &req, Some(&principal)).await?;
     crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
     let max = state.config.limits.max_tarball_size;
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -62,12 +62,13 @@ pub async fn publish_release(
     let replace = query.replace.as_deref() != Some("false");
     let url_name = req.match_info().get("name");
     let published =
-        publish(&state, PublishRequest { repo, url_name, replace, body: body.freeze(), principal: &principal }).await?;
+        publish(&state, PublishRequest { repo: &repo, url_name, replace, body: body.freeze(), principal: &principal })
+            .await?;
 
     let package = packages::get(&state.db, repo.id, &published.package).await?.ok_or_else(ApiError::not_found)?;
     let release = releases::get(&state.db, package.id, &published.version).await?.ok_or_else(ApiError::not_found)?;
     let requirements = releases::requirements_of_package(&state.db, package.id).await?;
-    let urls = Urls { state: &state, repo };
+    let urls = Urls { state: &state, repo: &repo };
     let body = views::release(&urls, &package.name, &release, &requirements);
     let location = urls.release(&package.name, &release.version);
     let status = if published.replaced { StatusCode::OK } else { StatusCode::CREATED };
@@ -76,11 +77,16 @@ pub async fn publish_release(
 
 /// `GET /api/packages/{name}/releases/{version}`.
 #[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
-pub async fn get_release(state: web::Data<AppState>, req: HttpRequest, path: ReleasePath) -> Result<Reply, ApiError> {
-    let repo = repository(&state, &req)?;
+pub async fn get_release(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: MaybePrincipal,
+    path: ReleasePath,
+) -> Result<Reply, ApiError> {
+    let repo = repository(&state, &req, principal.0.as_ref()).await?;
     let package = packages::get(&state.db, repo.id, path.name.as_str()).await?.ok_or_else(ApiError::not_found)?;
     let version = path.version.to_string();
     let release = releases::get(&state.db, package.id, &version).await?.ok_or_else(ApiError::not_found)?;
     let requirements = releases::requirements_of_package(&state.db, package.id).await?;
-    Ok(Reply::ok(views::release(&Urls { state: &state, repo }, &package.name, &release, &requirements)))
+    Ok(Reply::ok(views::release(&Urls { state: &state, repo: &repo }, &package.name, &release, &requirements)))
 }

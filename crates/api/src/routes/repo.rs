@@ -11,11 +11,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use hexyard_storage::blobs;
 
 use crate::error::ApiError;
+use std::sync::Arc;
+
 use crate::media::if_none_match;
+use crate::principal::{actor_of, authenticate};
 use crate::registry::RepositoryRegistry;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/repos/{org}").configure(routes)).configure(routes);
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/names", web::get().to(get_names))
         .route("/versions", web::get().to(get_versions))
         .route("/packages/{name}", web::get().to(get_package))
@@ -23,20 +30,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/public_key", web::get().to(get_public_key));
 }
 
-fn public(state: &AppState) -> &RepositoryRegistry {
-    &state.public
+/// The repository of a request: the public one, or an organization's under `/repos/{org}`,
+/// which answers only members whose credentials reach it. Everyone else gets a 404 — never a
+/// 401, which would start mix's interactive sign-in.
+async fn repo_of(state: &AppState, req: &HttpRequest) -> Result<Arc<RepositoryRegistry>, HttpResponse> {
+    let Some(org) = req.match_info().get("org") else { return Ok(state.public.clone()) };
+    let repo = match state.repository(Some(org)).await {
+        Ok(Some(repo)) if !repo.public => repo,
+        Ok(_) => return Err(repo_not_found()),
+        Err(e) => return Err(actix_web::ResponseError::error_response(&e)),
+    };
+    let principal = authenticate(state, req.headers().get(header::AUTHORIZATION), actor_of(req)).await.ok().flatten();
+    match crate::routes::can_read_private(state, &repo, principal.as_ref()).await {
+        Ok(true) => Ok(repo),
+        Ok(false) => Err(repo_not_found()),
+        Err(e) => Err(actix_web::ResponseError::error_response(&e)),
+    }
 }
 
 async fn get_names(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    resource(public(&state), "names", &req)
+    match repo_of(&state, &req).await {
+        Ok(repo) => resource(&repo, "names", &req),
+        Err(response) => response,
+    }
 }
 
 async fn get_versions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    resource(public(&state), "versions", &req)
+    match repo_of(&state, &req).await {
+        Ok(repo) => resource(&repo, "versions", &req),
+        Err(response) => response,
+    }
 }
 
-async fn get_package(state: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> HttpResponse {
-    resource(public(&state), &format!("packages/{name}"), &req)
+async fn get_package(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let name = req.match_info().get("name").unwrap_or_default().to_owned();
+    match repo_of(&state, &req).await {
+        Ok(repo) => resource(&repo, &format!("packages/{name}"), &req),
+        Err(response) => response,
+    }
 }
 
 fn not_modified(req: &HttpRequest, etag: &str, last_modified: SystemTime) -> bool {
@@ -74,18 +105,18 @@ fn repo_not_found() -> HttpResponse {
     HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found")
 }
 
-async fn get_tarball(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    file: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let repo = public(&state);
+async fn get_tarball(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let repo = match repo_of(&state, &req).await {
+        Ok(repo) => repo,
+        Err(response) => return Ok(response),
+    };
+    let file = req.match_info().get("file").unwrap_or_default();
     let Some(stem) = file.strip_suffix(".tar") else { return Ok(repo_not_found()) };
     let Some(tarball) = repo.tarball(stem) else { return Ok(repo_not_found()) };
     let mut builder = HttpResponse::Ok();
     builder
         .insert_header((header::ETAG, tarball.etag.as_str()))
-        .insert_header((header::CACHE_CONTROL, cache_control(repo, 3600)));
+        .insert_header((header::CACHE_CONTROL, cache_control(&repo, 3600)));
     if if_none_match(req.headers(), &tarball.etag) {
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
@@ -103,6 +134,9 @@ async fn get_tarball(
     Ok(builder.content_type("application/octet-stream").body(bytes))
 }
 
-async fn get_public_key(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/x-pem-file").body(public(&state).public_key_pem())
+async fn get_public_key(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    match repo_of(&state, &req).await {
+        Ok(repo) => HttpResponse::Ok().content_type("application/x-pem-file").body(repo.public_key_pem()),
+        Err(response) => response,
+    }
 }

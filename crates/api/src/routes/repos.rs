@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::media::Reply;
+use crate::principal::MaybePrincipal;
 use crate::registry::RepositoryRegistry;
 use crate::state::AppState;
 
@@ -14,21 +15,42 @@ fn view(state: &AppState, repo: &RepositoryRegistry) -> Value {
         "name": repo.name,
         "public": repo.public,
         "url": state.api_url(&format!("/repos/{}", repo.name)),
-        "repo_url": format!("{}/repo", state.config.public_url),
+        "repo_url": if repo.public {
+            format!("{}/repo", state.config.public_url)
+        } else {
+            format!("{}/repo/repos/{}", state.config.public_url, repo.name)
+        },
         "public_key": String::from_utf8_lossy(&repo.public_key_pem()),
         "fingerprint": repo.fingerprint(),
     })
 }
 
-/// `GET /api/repos`.
+/// `GET /api/repos`: the public repository and those of the caller's organizations.
 #[tracing::instrument(skip_all)]
-pub async fn list_repos(state: web::Data<AppState>) -> Reply {
-    Reply::ok(Value::Array(vec![view(&state, &state.public)]))
+pub async fn list_repos(state: web::Data<AppState>, principal: MaybePrincipal) -> Result<Reply, ApiError> {
+    let mut all = vec![view(&state, &state.public)];
+    if let Some(p) = &principal.0 {
+        for (org, _) in hexyard_storage::orgs::of_user(&state.db, p.user.id).await? {
+            if let Some(repo) = state.repository(Some(&org.name)).await?
+                && crate::routes::can_read_private(&state, &repo, Some(p)).await?
+            {
+                all.push(view(&state, &repo));
+            }
+        }
+    }
+    Ok(Reply::ok(Value::Array(all)))
 }
 
 /// `GET /api/repos/{name}`; `hexpm` names the public repository, as everywhere under `/api/repos`.
 #[tracing::instrument(skip_all)]
-pub async fn get_repo(state: web::Data<AppState>, name: web::Path<String>) -> Result<Reply, ApiError> {
-    let repo = state.repository(Some(&name)).ok_or_else(ApiError::not_found)?;
-    Ok(Reply::ok(view(&state, repo)))
+pub async fn get_repo(
+    state: web::Data<AppState>,
+    principal: MaybePrincipal,
+    name: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let repo = state.repository(Some(&name)).await?.ok_or_else(ApiError::not_found)?;
+    if !repo.public && !crate::routes::can_read_private(&state, &repo, principal.0.as_ref()).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(Reply::ok(view(&state, &repo)))
 }

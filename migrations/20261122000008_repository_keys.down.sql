@@ -1,0 +1,1 @@
+ALTER TABLE repositories DROP COLUMN signing_key_sealed;
