@@ -169,37 +169,18 @@ async fn create_key(
 
 async fn create_org(config: &Config, db: &Database, name: &str, owner: &str, seats: i32) -> anyhow::Result<()> {
     hexyard_storage::migrate(&db.pool).await?;
-    hexyard_core::RepositoryName::parse(name).with_context(|| format!("organization name {name:?}"))?;
-    if name == hexyard_core::HEXPM || name == config.repository {
-        bail!("{name:?} names a repository already: choose another organization name");
-    }
     if seats < 1 {
         bail!("an organization needs at least one seat");
     }
     let user = users::by_name_or_email(&db.pool, owner).await?.with_context(|| format!("no user {owner:?}"))?;
-    // the organization's repository signs with a key of its own, kept sealed in the database
-    let key = tokio::task::spawn_blocking(hexyard_registry::SigningKey::generate).await??;
     let sealer = hexyard_totp::Sealer::with_purpose(
         hexyard_api::state::REPOSITORY_KEY_PURPOSE,
         secrets::server_secret_text(config)?.as_bytes(),
     );
-    let mut tx = db.pool.begin().await?;
-    let org = match hexyard_storage::orgs::create(&mut tx, name, user.id, seats).await? {
-        hexyard_storage::orgs::Created::Organization(org) => org,
-        hexyard_storage::orgs::Created::NameTaken => bail!("the name {name:?} is taken"),
-    };
-    hexyard_storage::repositories::set_signing_key(&mut *tx, org.repository_id, &sealer.seal(key.to_pem().as_bytes()))
-        .await?;
     let actor = audit::Actor { user_id: Some(user.id), user_agent: Some("hexyard admin".into()), ..Default::default() };
-    audit::record(
-        &mut *tx,
-        &actor,
-        "organization.create",
-        json!({"organization": org.name, "owner": user.username, "by": "admin"}),
-    )
-    .await?;
-    tx.commit().await?;
+    let org = hexyard_api::organizations::create(&db.pool, &sealer, &config.repository, name, user.id, seats, &actor)
+        .await
+        .map_err(|e| anyhow::anyhow!("organization {name:?}: {e}"))?;
     eprintln!("created organization {} with {} as admin", org.name, user.username);
-    eprintln!("its repository's key fingerprint: {}", key.verifying_key().fingerprint());
     Ok(())
 }

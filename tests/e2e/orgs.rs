@@ -229,3 +229,24 @@ fn rebar3_fetches_from_an_organization_with_a_member_key() {
         assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     }
 }
+
+#[test]
+fn an_organization_made_on_the_web_page() {
+    let server = Server::start("hexyard");
+    crate::oauth::user_with_password(&server, "wes", "s3cret-pass");
+    let mut browser = crate::oauth::Browser::new();
+    browser.sign_in(&server, "wes", "s3cret-pass");
+    let page = browser.get(&format!("{}/", server.url));
+    let csrf = crate::oauth::hidden(&page.text(), "csrf");
+    let made = browser.post(&format!("{}/account/orgs", server.url), &[("name", "webco"), ("csrf", &csrf)]);
+    assert_eq!(made.status, 303, "{}", made.text());
+    assert!(browser.get(&format!("{}/", server.url)).text().contains("webco (admin)"));
+    let taken = browser.post(&format!("{}/account/orgs", server.url), &[("name", "webco"), ("csrf", &csrf)]);
+    assert_eq!(taken.status, 422);
+    let bad = browser.post(&format!("{}/account/orgs", server.url), &[("name", "No Way"), ("csrf", &csrf)]);
+    assert_eq!(bad.status, 422);
+    let key = server.admin(&["key", "create", "wes", "k"]);
+    assert_eq!(get(&server.api("/orgs/webco"), &[("authorization", &key)]).json()["name"], "webco");
+    let log = get(&server.api("/orgs/webco/audit-logs"), &[("authorization", &key)]).json();
+    assert_eq!(log[0]["action"], "organization.create");
+}

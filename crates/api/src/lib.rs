@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod mail;
 pub mod media;
+pub mod organizations;
 pub mod otp;
 pub mod pages;
 pub mod principal;

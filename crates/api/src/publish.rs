@@ -243,7 +243,11 @@ async fn commit(
     if created && req.repo.public {
         owners::add(&mut *tx, package_id, req.principal.user.id, "full").await?;
     }
-    let params = json!({"package": meta.name.as_str(), "version": version, "repository": req.repo.name, "replaced": replaced.is_some()});
+    let mut params = json!({"package": meta.name.as_str(), "version": version, "repository": req.repo.name, "replaced": replaced.is_some()});
+    if !req.repo.public {
+        // an organization's audit log lists the publishes into its repository
+        params["organization"] = json!(req.repo.name);
+    }
     audit::record(&mut *tx, &req.principal.actor, "release.publish", params).await?;
     tx.commit().await.map_err(|e| match StorageError::from(e) {
         e if e.is_unique_violation("releases_package_id_version_key") => {

@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/tfa", web::get().to(tfa::settings))
         .route("/account/tfa/enable", web::post().to(tfa::enable))
         .route("/account/tfa/disable", web::post().to(tfa::disable))
+        .route("/account/orgs", web::post().to(create_org))
         .route("/account/keys/revoke", web::post().to(revoke_key))
         .route("/account/sessions/revoke", web::post().to(revoke_session));
 }
@@ -176,6 +177,14 @@ async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -
     body.push_str(&format!(
         "<p>Two-factor authentication is <strong>{}</strong>. <a href=\"/account/tfa\">Manage</a></p>",
         if tfa_on { "on" } else { "off" }
+    ));
+    body.push_str("<h2>Organizations</h2><ul>");
+    for (org, role) in hexyard_storage::orgs::of_user(&state.db, user.id).await? {
+        body.push_str(&format!("<li>{} ({})</li>", esc(&org.name), esc(&role)));
+    }
+    body.push_str(&format!(
+        "</ul><form method=\"post\" action=\"/account/orgs\">{csrf}<label>New organization \
+         <input name=\"name\" pattern=\"[a-z0-9_]{{3,64}}\" required></label><button>Create</button></form>"
     ));
     body.push_str("<h2>API keys</h2><table><tr><th>name</th><th>permissions</th><th>last used</th><th></th></tr>");
     for key in keys::list(&state.db, user.id).await? {
@@ -325,4 +334,37 @@ async fn device_decide(
     let text =
         if approve { "Approved: you can return to your terminal." } else { "Denied: the device gets no access." };
     Ok(page(StatusCode::OK, "Authorize a device", &format!("<p>{text}</p>")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrgForm {
+    csrf: Option<String>,
+    name: String,
+}
+
+/// Creates an organization with the signed-in user as its admin.
+async fn create_org(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    form: web::Form<OrgForm>,
+) -> Result<HttpResponse, PageError> {
+    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
+    let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
+    let name = form.name.trim();
+    match crate::organizations::create(&state.db, &state.key_sealer, &state.public.name, name, user.id, 10, &actor)
+        .await
+    {
+        Ok(_) => Ok(redirect("/")),
+        Err(crate::organizations::CreateError::Internal(e)) => Err(e.into()),
+        Err(e) => Ok(page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Your account",
+            &format!(
+                "<p class=\"error\">Organization {}: {}. <a href=\"/\">Back</a></p>",
+                esc(name),
+                esc(&e.to_string())
+            ),
+        )),
+    }
 }
