@@ -144,7 +144,7 @@ async fn create_key(
     let hmac = secret.hmac(&secret_key);
     let mut tx = db.pool.begin().await?;
     let new = NewKey {
-        user_id: user.id,
+        owner: keys::Owner::User(user.id),
         name: key_name,
         secret_prefix: secret.prefix(),
         secret_hmac: &hmac,

@@ -165,11 +165,16 @@ fn hexyard_registry_key(pem: &str) -> hexyard_registry::VerifyingKey {
 }
 
 #[test]
-fn rebar3_fetches_from_an_organization_with_a_member_key() {
+fn rebar3_fetches_from_an_organization_with_its_key() {
     let server = Server::start("hexyard");
     let ann = server.user_with_key("ann", &[]);
     server.admin(&["org", "create", "acme", "--owner", "ann"]);
-    let fetch_key = server.admin(&["key", "create", "ann", "ci-fetch", "--permission", "repository:acme"]);
+    // the organization's own key, as CI holds it
+    let fetch_key = post(&server, &ann, "/orgs/acme/keys", json!({"name": "ci-fetch"})).json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member_key = server.admin(&["key", "create", "ann", "ci-fetch", "--permission", "repository:acme"]);
     // hex_core publishes into the organization (api_repository), in ETF
     let code = format!(
         r#"
@@ -220,9 +225,18 @@ fn rebar3_fetches_from_an_organization_with_a_member_key() {
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), server.log());
     assert!(project.path().join("_build/default/lib/orgpkg/hex_metadata.config").exists());
 
-    // without the key, or with another's, rebar3 cannot get it
+    // a member's key scoped to the repository works as well
+    let member = tempfile::tempdir().unwrap();
+    std::fs::write(member.path().join("rebar.config"), config.replace(&erl_bin(&fetch_key), &erl_bin(&member_key)))
+        .unwrap();
+    assert!(rebar3(member.path()).status.success());
+
+    // without a valid key, with an outsider's, or with another organization's, rebar3 cannot get it
     let mallory = server.user_with_key("mallory", &[]);
-    for key in ["nonsense", mallory.as_str()] {
+    server.admin(&["org", "create", "other", "--owner", "mallory"]);
+    let other_org =
+        post(&server, &mallory, "/orgs/other/keys", json!({"name": "k"})).json()["secret"].as_str().unwrap().to_owned();
+    for key in ["nonsense", mallory.as_str(), other_org.as_str()] {
         let other = tempfile::tempdir().unwrap();
         std::fs::write(other.path().join("rebar.config"), config.replace(&erl_bin(&fetch_key), &erl_bin(key))).unwrap();
         let out = rebar3(other.path());
@@ -249,4 +263,100 @@ fn an_organization_made_on_the_web_page() {
     assert_eq!(get(&server.api("/orgs/webco"), &[("authorization", &key)]).json()["name"], "webco");
     let log = get(&server.api("/orgs/webco/audit-logs"), &[("authorization", &key)]).json();
     assert_eq!(log[0]["action"], "organization.create");
+}
+
+#[test]
+fn organization_keys_for_ci_with_no_user_behind_them() {
+    let server = Server::start("hexyard");
+    let ann = server.user_with_key("ann", &[]);
+    let zed = server.user_with_key("zed", &[]);
+    server.admin(&["org", "create", "acme", "--owner", "ann"]);
+    server.admin(&["org", "create", "other", "--owner", "zed"]);
+    let make = |admin: &str, org: &str, body: serde_json::Value| {
+        let resp = post(&server, admin, &format!("/orgs/{org}/keys"), body);
+        assert_eq!(resp.status, 201, "{}", resp.text());
+        resp.json()["secret"].as_str().unwrap().to_owned()
+    };
+    let fetch = make(&ann, "acme", json!({"name": "fetch"}));
+    let ci = make(
+        &ann,
+        "acme",
+        json!({"name": "ci", "permissions": [{"domain": "repository", "resource": "acme"}, {"domain": "api", "resource": "write"}]}),
+    );
+    let foreign = make(&zed, "other", json!({"name": "fetch"}));
+    // only admins make them, and only for their own organization
+    assert_eq!(post(&server, &zed, "/orgs/acme/keys", json!({"name": "x"})).status, 404);
+    let wide = post(
+        &server,
+        &ann,
+        "/orgs/acme/keys",
+        json!({"name": "y", "permissions": [{"domain": "repository", "resource": "other"}]}),
+    );
+    assert_eq!(wide.status, 422);
+    assert_eq!(get(&server.api("/orgs/acme/keys"), &[("authorization", &ann)]).json().as_array().unwrap().len(), 2);
+
+    // CI publishes with the organization's key: the hexpm crate and hex_core's publish
+    let config = hexpm::Config {
+        api_base: format!("{}/api/repos/acme/", server.url).parse().unwrap(),
+        repository_base: format!("{}/repo/repos/acme/", server.url).parse().unwrap(),
+    };
+    let resp = run(hexpm::api_publish_package_request(tarball("cipkg", "1.0.0", &[]), &ci, &config, false));
+    assert_eq!(resp.status, 201, "{}", resp.text());
+    let file = server.dir.path().join("cipkg-1.1.0.tar");
+    std::fs::write(&file, tarball("cipkg", "1.1.0", &[])).unwrap();
+    let code = format!(
+        r#"{{ok, _}} = application:ensure_all_started(inets),
+        Config = maps:merge(r3_hex_core:default_config(), #{{api_url => {api}, api_key => {key}, api_repository => <<"acme">>}}),
+        {{ok, T}} = file:read_file({file}),
+        {{ok, {{Status, _, _}}}} = r3_hex_api_release:publish(Config, T),
+        io:format("publish ~p~n", [Status]),
+        halt()."#,
+        api = erl_bin(&server.api("")),
+        key = erl_bin(&ci),
+        file = erl_bin(&file.display().to_string()),
+    );
+    let out = erl(&code);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("publish 201"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    // `mix hex.organization auth ORG --key KEY` checks the key like this, reading key.owner.type
+    let auth = get(&server.api("/auth?domain=repository&resource=acme"), &[("authorization", &ci)]);
+    assert_eq!((auth.status, auth.json()["key"]["owner"]["type"].as_str()), (200, Some("organization")));
+
+    // what an organization's key may not do
+    assert_eq!(
+        server.publish(&ci, &tarball("leak", "1.0.0", &[]), false).status,
+        404,
+        "not into the public repository"
+    );
+    assert_eq!(
+        request(
+            "POST",
+            &server.api("/repos/acme/publish"),
+            &[("authorization", &fetch)],
+            Some(&tarball("ro", "1.0.0", &[]))
+        )
+        .status,
+        401
+    );
+    assert_eq!(get(&server.api("/users/me"), &[("authorization", &ci)]).status, 401);
+
+    // fetching: its own organization's repository, nobody else's
+    let org_key = get(&format!("{}/repo/repos/acme/public_key", server.url), &[("authorization", &fetch)]).text();
+    let resp = run(hexpm::repository_v2_get_package_request("cipkg", Some(&fetch), &config));
+    let package = hexpm::repository_v2_get_package_response(to_http(resp), org_key.as_bytes()).unwrap();
+    assert_eq!(package.releases.len(), 2);
+    for url in [format!("{}/repo/repos/acme/packages/cipkg", server.url), server.api("/repos/acme/packages/cipkg")] {
+        assert_eq!(get(&url, &[("authorization", &foreign)]).status, 404, "{url}");
+    }
+    // revoked: gone
+    assert_eq!(request("DELETE", &server.api("/orgs/acme/keys/fetch"), &[("authorization", &ann)], None).status, 200);
+    assert_eq!(
+        get(&format!("{}/repo/repos/acme/packages/cipkg", server.url), &[("authorization", &fetch)]).status,
+        404
+    );
+    let log = get(&server.api("/orgs/acme/audit-logs"), &[("authorization", &ann)]).json();
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for action in ["organization.key.generate", "organization.key.remove", "release.publish"] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
 }

@@ -61,7 +61,7 @@ async fn check_enabled(
 /// What a write by `principal` needs besides its permissions.
 pub async fn require_write_otp(state: &AppState, principal: &Principal, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token_id) = principal.oauth_token else { return Ok(()) };
-    let enabled = tfa::get(&state.db, principal.user.id).await?.is_some_and(|t| t.enabled);
+    let enabled = tfa::get(&state.db, principal.user()?.id).await?.is_some_and(|t| t.enabled);
     if !enabled {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -74,7 +74,7 @@ pub async fn require_write_otp(state: &AppState, principal: &Principal, headers:
             "Two-factor authentication required. Include X-Hex-OTP header with your TOTP code.",
         ));
     };
-    if check_code(state, principal.user.id, code, &format!("oauth:{token_id}")).await? {
+    if check_code(state, principal.user()?.id, code, &format!("oauth:{token_id}")).await? {
         Ok(())
     } else {
         Err(challenge("invalid_totp", "Invalid two-factor authentication code"))

@@ -8,6 +8,7 @@ use hexyard_auth::tokens::{parse_scopes, sha256};
 use hexyard_auth::{Credentials, Grants, KeySecret, Permission, verify_password};
 use hexyard_storage::audit::Actor;
 use hexyard_storage::keys::StoredPermission;
+use hexyard_storage::orgs::Organization;
 use hexyard_storage::users::User;
 
 use crate::error::ApiError;
@@ -16,7 +17,10 @@ use crate::state::AppState;
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user: User,
+    /// The user behind the credentials; `None` for an organization's key.
+    pub user: Option<User>,
+    /// The organization whose key was used.
+    pub organization: Option<Organization>,
     /// The key used, when the caller sent one (not Basic).
     pub key_id: Option<i64>,
     pub key_name: Option<String>,
@@ -45,6 +49,30 @@ impl MaybePrincipal {
 }
 
 impl Principal {
+    /// The user behind the credentials; an organization's key has none, and may not do what
+    /// only a user may.
+    pub fn user(&self) -> Result<&User, ApiError> {
+        self.user.as_ref().ok_or_else(not_authorized)
+    }
+
+    /// Whose keys the caller manages through `/api/keys`.
+    pub fn key_owner(&self) -> hexyard_storage::keys::Owner {
+        match (&self.user, &self.organization) {
+            (Some(user), _) => hexyard_storage::keys::Owner::User(user.id),
+            (None, Some(org)) => hexyard_storage::keys::Owner::Organization(org.id),
+            (None, None) => hexyard_storage::keys::Owner::User(0),
+        }
+    }
+
+    /// For rate limits and messages: `user NAME` or `organization NAME`.
+    pub fn describe(&self) -> (String, String) {
+        match (&self.user, &self.organization) {
+            (Some(u), _) => (format!("user:{}", u.id), format!("user {}", u.username)),
+            (None, Some(o)) => (format!("organization:{}", o.id), format!("organization {}", o.name)),
+            (None, None) => ("nobody".into(), "nobody".into()),
+        }
+    }
+
     pub fn require_api_read(&self) -> Result<(), ApiError> {
         if self.permissions.allows_api_read() { Ok(()) } else { Err(not_authorized()) }
     }
@@ -120,17 +148,21 @@ async fn by_key(state: &AppState, secret: &str, mut actor: Actor) -> Result<Prin
         .into_iter()
         .find(|k| secret.matches(&state.config.secret, &k.secret_hmac))
         .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
-    let user = hexyard_storage::users::by_id(&state.db, key.user_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+    let invalid = || ApiError::unauthorized("invalid API key");
+    let (user, organization) = match (key.user_id, key.organization_id) {
+        (Some(id), _) => (Some(hexyard_storage::users::by_id(&state.db, id).await?.ok_or_else(invalid)?), None),
+        (None, Some(id)) => (None, Some(hexyard_storage::orgs::by_id(&state.db, id).await?.ok_or_else(invalid)?)),
+        (None, None) => return Err(invalid()),
+    };
     hexyard_storage::keys::touch(&state.db, key.id, actor.ip.as_deref(), actor.user_agent.as_deref()).await?;
-    actor.user_id = Some(user.id);
+    actor.user_id = user.as_ref().map(|u| u.id);
     actor.key_id = Some(key.id);
     Ok(Principal {
         permissions: to_permissions(&key.permissions.0),
         key_id: Some(key.id),
         key_name: Some(key.name),
         user,
+        organization,
         actor,
         oauth_token: None,
     })
@@ -142,7 +174,15 @@ async fn by_token(state: &AppState, token: &str, mut actor: Actor) -> Result<Pri
     let user = hexyard_storage::users::by_id(&state.db, token.user_id).await?.ok_or_else(invalid)?;
     actor.user_id = Some(user.id);
     let permissions = token.scopes.iter().filter_map(|s| parse_scopes(s).ok()).flatten().collect();
-    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth_token: Some(token.id) })
+    Ok(Principal {
+        user: Some(user),
+        organization: None,
+        key_id: None,
+        key_name: None,
+        permissions,
+        actor,
+        oauth_token: Some(token.id),
+    })
 }
 
 async fn by_password(
@@ -162,5 +202,13 @@ async fn by_password(
     actor.user_id = Some(user.id);
     // a password stands for the whole account
     let permissions = vec![Permission::api(), Permission::parse("repositories", None).expect("a valid grant")];
-    Ok(Principal { user, key_id: None, key_name: None, permissions, actor, oauth_token: None })
+    Ok(Principal {
+        user: Some(user),
+        organization: None,
+        key_id: None,
+        key_name: None,
+        permissions,
+        actor,
+        oauth_token: None,
+    })
 }

@@ -51,13 +51,23 @@ pub async fn publish(state: &AppState, req: PublishRequest<'_>) -> Result<Publis
     if !req.principal.permissions.allows_package(&req.repo.name, &state.public.name, name) {
         return Err(not_authorized());
     }
-    if !req.principal.user.email_verified {
+    if req.principal.user.as_ref().is_some_and(|u| !u.email_verified) {
         return Err(ApiError::forbidden("email not verified"));
+    }
+    // an organization's key publishes into its own repository only
+    if let Some(org) = &req.principal.organization
+        && org.repository_id != req.repo.id
+    {
+        return Err(ApiError::not_found());
     }
     if !req.repo.public {
         // an organization's packages follow its roles, not owners
         let org = hexyard_storage::orgs::get(&state.db, &req.repo.name).await?.ok_or_else(ApiError::not_found)?;
-        match hexyard_storage::orgs::role(&state.db, org.id, req.principal.user.id).await?.as_deref() {
+        let role = match &req.principal.user {
+            Some(user) => hexyard_storage::orgs::role(&state.db, org.id, user.id).await?,
+            None => Some("write".to_owned()),
+        };
+        match role.as_deref() {
             Some("admin" | "write") => {}
             Some(_) => return Err(ApiError::forbidden("account not authorized for this action")),
             None => return Err(ApiError::not_found()),
@@ -67,7 +77,7 @@ pub async fn publish(state: &AppState, req: PublishRequest<'_>) -> Result<Publis
     match &existing {
         Some(_) if !req.repo.public => {}
         Some(p) => {
-            let level = owners::level(&state.db, p.id, req.principal.user.id).await?;
+            let level = owners::level(&state.db, p.id, req.principal.user()?.id).await?;
             if level.is_none() {
                 return Err(ApiError::forbidden("account not authorized for this action"));
             }
@@ -212,7 +222,7 @@ async fn commit(
         inner_checksum: &tarball.inner_checksum,
         outer_checksum: &tarball.outer_checksum,
         meta: &release_meta(meta),
-        publisher_id: req.principal.user.id,
+        publisher_id: req.principal.user.as_ref().map(|u| u.id),
     };
     let (release_id, replaced) = match releases::get_for_update(&mut tx, package_id, &version).await? {
         Some((id, old_checksum, inserted_at)) => {
@@ -241,7 +251,7 @@ async fn commit(
     };
     releases::insert_requirements(&mut tx, release_id, requirements).await?;
     if created && req.repo.public {
-        owners::add(&mut *tx, package_id, req.principal.user.id, "full").await?;
+        owners::add(&mut *tx, package_id, req.principal.user()?.id, "full").await?;
     }
     let mut params = json!({"package": meta.name.as_str(), "version": version, "repository": req.repo.name, "replaced": replaced.is_some()});
     if !req.repo.public {

@@ -45,7 +45,10 @@ pub async fn limit(
     let ip = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     let principal = authenticate(&state, req.headers().get(header::AUTHORIZATION), actor_of(req.request())).await;
     let (bucket, who, allowed) = match &principal {
-        Ok(Some(p)) => (format!("user:{}", p.user.id), format!("user {}", p.user.username), limits.authenticated),
+        Ok(Some(p)) => {
+            let (bucket, who) = p.describe();
+            (bucket, who, limits.authenticated)
+        }
         _ => (format!("ip:{ip}"), format!("IP {ip}"), limits.anonymous),
     };
     if let Ok(p) = principal {

@@ -192,3 +192,10 @@ pub async fn set_seats(conn: &mut PgConnection, org_id: i64, seats: i32) -> Resu
         .await?;
     Ok(true)
 }
+
+pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Organization>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM organizations o WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}

@@ -50,7 +50,8 @@ pub struct NewRelease<'a> {
     pub inner_checksum: &'a [u8],
     pub outer_checksum: &'a [u8],
     pub meta: &'a serde_json::Value,
-    pub publisher_id: i64,
+    /// `None` when an organization's key publishes.
+    pub publisher_id: Option<i64>,
 }
 
 pub async fn of_package(db: impl PgExecutor<'_>, package_id: i64) -> Result<Vec<Release>> {

@@ -187,7 +187,7 @@ async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -
          <input name=\"name\" pattern=\"[a-z0-9_]{{3,64}}\" required></label><button>Create</button></form>"
     ));
     body.push_str("<h2>API keys</h2><table><tr><th>name</th><th>permissions</th><th>last used</th><th></th></tr>");
-    for key in keys::list(&state.db, user.id).await? {
+    for key in keys::list(&state.db, keys::Owner::User(user.id)).await? {
         let permissions: Vec<String> = key
             .permissions
             .0
@@ -234,7 +234,7 @@ async fn revoke_key(
     form: web::Form<RevokeKeyForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    if keys::revoke(&state.db, user.id, &form.name).await?.is_some() {
+    if keys::revoke(&state.db, keys::Owner::User(user.id), &form.name).await?.is_some() {
         let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
         audit::record(&state.db, &actor, "key.remove", json!({"name": form.name})).await?;
     }

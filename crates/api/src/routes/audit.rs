@@ -46,7 +46,7 @@ pub async fn get_my_audit_logs(
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_read()?;
-    let entries = audit::of_user(&state.db, principal.user.id, page(&query)?, PER_PAGE).await?;
+    let entries = audit::of_user(&state.db, principal.user()?.id, page(&query)?, PER_PAGE).await?;
     Ok(Reply::ok(view(&entries)))
 }
 

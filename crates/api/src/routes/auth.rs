@@ -50,11 +50,11 @@ pub async fn get_auth(
     if !allowed {
         return Err(not_authorized());
     }
-    Ok(Reply::ok(json!({
-        "authed_as": principal.user.username,
-        "key": {
-            "name": principal.key_name,
-            "owner": {"type": "user", "username": principal.user.username},
-        },
-    })))
+    // mix reads key.owner.type: "user" or "organization"
+    let (authed_as, owner) = match (&principal.user, &principal.organization) {
+        (Some(u), _) => (u.username.clone(), json!({"type": "user", "username": u.username})),
+        (None, Some(o)) => (o.name.clone(), json!({"type": "organization", "name": o.name})),
+        (None, None) => return Err(not_authorized()),
+    };
+    Ok(Reply::ok(json!({"authed_as": authed_as, "key": {"name": principal.key_name, "owner": owner}})))
 }

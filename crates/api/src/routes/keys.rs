@@ -68,7 +68,7 @@ pub async fn create_key(
     let hmac = secret.hmac(&state.config.secret);
     let mut tx = state.db.begin().await?;
     let new = NewKey {
-        user_id: principal.user.id,
+        owner: keys::Owner::User(principal.user()?.id),
         name,
         secret_prefix: secret.prefix(),
         secret_hmac: &hmac,
@@ -88,7 +88,7 @@ pub async fn create_key(
 pub async fn list_keys(state: web::Data<AppState>, principal: MaybePrincipal) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_read()?;
-    let all = keys::list(&state.db, principal.user.id).await?;
+    let all = keys::list(&state.db, principal.key_owner()).await?;
     Ok(Reply::ok(all.iter().map(|k| views::key(&state, k, principal.key_id, None)).collect()))
 }
 
@@ -101,7 +101,7 @@ pub async fn get_key(
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_read()?;
-    let key = keys::get(&state.db, principal.user.id, &path).await?.ok_or_else(ApiError::not_found)?;
+    let key = keys::get(&state.db, principal.key_owner(), &path).await?.ok_or_else(ApiError::not_found)?;
     Ok(Reply::ok(views::key(&state, &key, principal.key_id, None)))
 }
 
@@ -118,7 +118,7 @@ pub async fn delete_key(
     principal.require_api_write()?;
     crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
     let mut tx = state.db.begin().await?;
-    let key = keys::revoke(&mut *tx, principal.user.id, &path).await?.ok_or_else(ApiError::not_found)?;
+    let key = keys::revoke(&mut *tx, principal.key_owner(), &path).await?.ok_or_else(ApiError::not_found)?;
     audit::record(&mut *tx, &principal.actor, "key.remove", json!({"name": key.name})).await?;
     tx.commit().await?;
     Ok(Reply::ok(views::key(&state, &key, principal.key_id, None)))
@@ -136,11 +136,11 @@ pub async fn delete_keys(
     principal.require_api_write()?;
     crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
     let authing = match &principal.key_name {
-        Some(name) => keys::get(&state.db, principal.user.id, name).await?,
+        Some(name) => keys::get(&state.db, principal.key_owner(), name).await?,
         None => None,
     };
     let mut tx = state.db.begin().await?;
-    let count = keys::revoke_all(&mut *tx, principal.user.id).await?;
+    let count = keys::revoke_all(&mut *tx, principal.key_owner()).await?;
     audit::record(&mut *tx, &principal.actor, "key.remove_all", json!({"count": count})).await?;
     tx.commit().await?;
     let body = match authing {

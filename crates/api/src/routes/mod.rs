@@ -53,6 +53,9 @@ fn api(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{name}", web::get().to(orgs::get_org))
         .route("/orgs/{name}", web::post().to(orgs::update_org))
         .route("/orgs/{name}/audit-logs", web::get().to(orgs::org_audit_logs))
+        .route("/orgs/{name}/keys", web::get().to(orgs::list_org_keys))
+        .route("/orgs/{name}/keys", web::post().to(orgs::create_org_key))
+        .route("/orgs/{name}/keys/{key}", web::delete().to(orgs::delete_org_key))
         .route("/orgs/{name}/members", web::get().to(orgs::list_members))
         .route("/orgs/{name}/members", web::post().to(orgs::set_member))
         .route("/orgs/{name}/members/{username}", web::get().to(orgs::get_member))
@@ -114,7 +117,12 @@ pub(crate) async fn can_read_private(
         return Ok(false);
     }
     let Some(org) = hexyard_storage::orgs::get(&state.db, &repo.name).await? else { return Ok(false) };
-    Ok(hexyard_storage::orgs::role(&state.db, org.id, p.user.id).await?.is_some())
+    match (&p.user, &p.organization) {
+        (Some(user), _) => Ok(hexyard_storage::orgs::role(&state.db, org.id, user.id).await?.is_some()),
+        // an organization's key reaches its own repository only
+        (None, Some(own)) => Ok(own.id == org.id),
+        (None, None) => Ok(false),
+    }
 }
 
 /// The 404 of every path no route takes.

@@ -241,7 +241,7 @@ async fn client_credentials(state: &AppState, req: &HttpRequest, body: &TokenReq
     let client_id = body.client_id.clone().unwrap_or_else(|| "api-key".to_owned());
     let now = OffsetDateTime::now_utc();
     let mut tx = state.db.begin().await?;
-    let grant = oauth::create_grant(&mut *tx, principal.user.id, &client_id, &scopes, now + ACCESS_LIFETIME).await?;
+    let grant = oauth::create_grant(&mut *tx, principal.user()?.id, &client_id, &scopes, now + ACCESS_LIFETIME).await?;
     let tokens = issue(&mut tx, grant, &scopes, false, ACCESS_LIFETIME).await?;
     audit::record(&mut *tx, &principal.actor, "oauth.exchange", json!({"client_id": client_id, "scopes": scopes}))
         .await?;

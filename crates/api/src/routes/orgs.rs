@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, web};
 use hexyard_storage::orgs::{self, MemberChange, Organization};
-use hexyard_storage::{audit, users};
+use hexyard_storage::{audit, keys, users};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -44,7 +44,7 @@ async fn membership(
     least: &str,
 ) -> Result<(Organization, String), ApiError> {
     let org = orgs::get(&state.db, name).await?.ok_or_else(ApiError::not_found)?;
-    let role = orgs::role(&state.db, org.id, principal.user.id).await?.ok_or_else(ApiError::not_found)?;
+    let role = orgs::role(&state.db, org.id, principal.user()?.id).await?.ok_or_else(ApiError::not_found)?;
     let rank = |r: &str| ROLES.iter().rev().position(|x| *x == r).unwrap_or(0);
     if rank(&role) < rank(least) {
         // a member may know the organization exists: refuse plainly
@@ -78,7 +78,7 @@ pub async fn list_orgs(
     principal: MaybePrincipal,
 ) -> Result<Reply, ApiError> {
     let principal = caller(&state, principal, &req, false).await?;
-    let mine = orgs::of_user(&state.db, principal.user.id).await?;
+    let mine = orgs::of_user(&state.db, principal.user()?.id).await?;
     Ok(Reply::ok(mine.iter().map(|(org, _)| view(&state, org)).collect()))
 }
 
@@ -213,7 +213,7 @@ pub async fn remove_member(
 ) -> Result<Reply, ApiError> {
     let principal = caller(&state, principal, &req, true).await?;
     let (name, username) = path.into_inner();
-    let leaving = principal.user.username.eq_ignore_ascii_case(&username);
+    let leaving = principal.user()?.username.eq_ignore_ascii_case(&username);
     let (org, _) = membership(&state, &principal, &name, if leaving { "read" } else { "admin" }).await?;
     let user = users::by_name_or_email(&state.db, &username).await?.ok_or_else(ApiError::not_found)?;
     let mut tx = state.db.begin().await?;
@@ -251,4 +251,106 @@ pub async fn org_audit_logs(
             .map(|e| json!({"action": e.action, "params": e.params, "user_agent": e.user_agent, "inserted_at": timestamp(e.inserted_at)}))
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateOrgKey {
+    name: Option<String>,
+    permissions: Option<Vec<PermissionBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PermissionBody {
+    domain: String,
+    resource: Option<String>,
+}
+
+/// `GET /api/orgs/{name}/keys` (admins).
+#[tracing::instrument(skip_all)]
+pub async fn list_org_keys(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: MaybePrincipal,
+    name: web::Path<String>,
+) -> Result<Reply, ApiError> {
+    let principal = caller(&state, principal, &req, false).await?;
+    let (org, _) = membership(&state, &principal, &name, "admin").await?;
+    let all = keys::list(&state.db, keys::Owner::Organization(org.id)).await?;
+    Ok(Reply::ok(all.iter().map(|k| crate::views::key(&state, k, principal.key_id, None)).collect()))
+}
+
+/// `POST /api/orgs/{name}/keys` (admins): a key of the organization, for CI with no user behind
+/// it. Its grants: `repository:ORG` (the default: fetch), and the API (`api`, `api:read`,
+/// `api:write`) for publishing into the organization.
+#[tracing::instrument(skip_all)]
+pub async fn create_org_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: MaybePrincipal,
+    name: web::Path<String>,
+    Body(body): Body<CreateOrgKey>,
+) -> Result<Reply, ApiError> {
+    let principal = caller(&state, principal, &req, true).await?;
+    let (org, _) = membership(&state, &principal, &name, "admin").await?;
+    let key_name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty() && n.len() <= 255);
+    let key_name = key_name.ok_or_else(|| ApiError::field("name", "can't be blank"))?;
+    let requested = body
+        .permissions
+        .unwrap_or_else(|| vec![PermissionBody { domain: "repository".into(), resource: Some(org.name.clone()) }]);
+    let mut permissions = Vec::new();
+    for p in &requested {
+        let parsed = hexyard_auth::Permission::parse(&p.domain, p.resource.as_deref())
+            .map_err(|e| ApiError::field("permissions", e.to_string()))?;
+        let allowed = match parsed.domain {
+            hexyard_auth::Domain::Api => true,
+            hexyard_auth::Domain::Repository => parsed.resource.as_deref() == Some(org.name.as_str()),
+            _ => false,
+        };
+        if !allowed {
+            return Err(ApiError::field("permissions", format!("an organization's key cannot hold {parsed}")));
+        }
+        permissions
+            .push(keys::StoredPermission { domain: parsed.domain.as_str().to_owned(), resource: parsed.resource });
+    }
+    let secret = hexyard_auth::KeySecret::generate();
+    let hmac = secret.hmac(&state.config.secret);
+    let new = keys::NewKey {
+        owner: keys::Owner::Organization(org.id),
+        name: key_name,
+        secret_prefix: secret.prefix(),
+        secret_hmac: &hmac,
+        permissions: &permissions,
+        revoke_at: None,
+    };
+    let mut tx = state.db.begin().await?;
+    let key = keys::create(&mut tx, &new).await?.ok_or_else(|| ApiError::field("name", "has already been taken"))?;
+    let params = json!({"organization": org.name, "name": key_name, "permissions": permissions});
+    audit::record(&mut *tx, &principal.actor, "organization.key.generate", params).await?;
+    tx.commit().await?;
+    Ok(Reply::created(crate::views::key(&state, &key, principal.key_id, Some(secret.expose()))))
+}
+
+/// `DELETE /api/orgs/{name}/keys/{key}` (admins).
+#[tracing::instrument(skip_all)]
+pub async fn delete_org_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: MaybePrincipal,
+    path: web::Path<(String, String)>,
+) -> Result<Reply, ApiError> {
+    let principal = caller(&state, principal, &req, true).await?;
+    let (name, key_name) = path.into_inner();
+    let (org, _) = membership(&state, &principal, &name, "admin").await?;
+    let mut tx = state.db.begin().await?;
+    let key =
+        keys::revoke(&mut *tx, keys::Owner::Organization(org.id), &key_name).await?.ok_or_else(ApiError::not_found)?;
+    audit::record(
+        &mut *tx,
+        &principal.actor,
+        "organization.key.remove",
+        json!({"organization": org.name, "name": key.name}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Reply::ok(crate::views::key(&state, &key, principal.key_id, None)))
 }

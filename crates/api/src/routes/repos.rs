@@ -30,7 +30,14 @@ fn view(state: &AppState, repo: &RepositoryRegistry) -> Value {
 pub async fn list_repos(state: web::Data<AppState>, principal: MaybePrincipal) -> Result<Reply, ApiError> {
     let mut all = vec![view(&state, &state.public)];
     if let Some(p) = &principal.0 {
-        for (org, _) in hexyard_storage::orgs::of_user(&state.db, p.user.id).await? {
+        let orgs = match (&p.user, &p.organization) {
+            (Some(user), _) => {
+                hexyard_storage::orgs::of_user(&state.db, user.id).await?.into_iter().map(|(o, _)| o).collect()
+            }
+            (None, Some(org)) => vec![org.clone()],
+            (None, None) => Vec::new(),
+        };
+        for org in orgs {
             if let Some(repo) = state.repository(Some(&org.name)).await?
                 && crate::routes::can_read_private(&state, &repo, Some(p)).await?
             {

@@ -87,9 +87,9 @@ pub async fn get_user(state: web::Data<AppState>, path: web::Path<String>) -> Re
 pub async fn get_me(state: web::Data<AppState>, principal: MaybePrincipal) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     principal.require_api_read()?;
-    let owned = packages::owned_by(&state.db, principal.user.id, &[state.public.id]).await?;
-    let mut body = views::user(&state, &principal.user, &owned, true);
-    let orgs = hexyard_storage::orgs::of_user(&state.db, principal.user.id).await?;
+    let owned = packages::owned_by(&state.db, principal.user()?.id, &[state.public.id]).await?;
+    let mut body = views::user(&state, principal.user()?, &owned, true);
+    let orgs = hexyard_storage::orgs::of_user(&state.db, principal.user()?.id).await?;
     body["organizations"] = orgs.iter().map(|(org, role)| json!({"name": org.name, "role": role})).collect();
     Ok(Reply::ok(body))
 }
