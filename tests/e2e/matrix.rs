@@ -132,3 +132,105 @@ fn every_route_for_every_caller() {
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
+
+const ORG_CALLERS: [&str; 8] = [
+    "anonymous",
+    "outsider's key",
+    "another organization's key",
+    "read member",
+    "write member",
+    "admin member",
+    "organization key (fetch)",
+    "organization key (api)",
+];
+
+fn org_send(auth: Option<&str>, method: &str, url: &str, body: Option<&[u8]>) -> Response {
+    let mut headers: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+    if let Some(auth) = auth {
+        headers.push(("authorization", auth));
+    }
+    request(method, url, &headers, body)
+}
+
+type OrgRoute = (&'static str, [u16; 8], fn(&Server, Option<&str>, usize) -> Response);
+
+const ORG_ROUTES: &[OrgRoute] = &[
+    ("GET /api/repos/acme/packages/pkg", [404, 404, 404, 200, 200, 200, 200, 200], |s, a, _| {
+        org_send(a, "GET", &s.api("/repos/acme/packages/pkg"), None)
+    }),
+    ("GET /api/repos/acme/packages", [404, 404, 404, 200, 200, 200, 200, 200], |s, a, _| {
+        org_send(a, "GET", &s.api("/repos/acme/packages"), None)
+    }),
+    ("GET /repo/repos/acme/packages/pkg", [404, 404, 404, 200, 200, 200, 200, 200], |s, a, _| {
+        org_send(a, "GET", &format!("{}/repo/repos/acme/packages/pkg", s.url), None)
+    }),
+    ("GET /repo/repos/acme/tarballs/pkg-1.0.0.tar", [404, 404, 404, 200, 200, 200, 200, 200], |s, a, _| {
+        org_send(a, "GET", &format!("{}/repo/repos/acme/tarballs/pkg-1.0.0.tar", s.url), None)
+    }),
+    ("POST /api/repos/acme/publish", [401, 404, 404, 403, 201, 201, 401, 201], |s, a, i| {
+        org_send(a, "POST", &s.api("/repos/acme/publish"), Some(&tarball("pkg", &format!("2.0.{i}"), &[])))
+    }),
+    ("GET /api/orgs/acme/members", [401, 404, 401, 200, 200, 200, 401, 401], |s, a, _| {
+        org_send(a, "GET", &s.api("/orgs/acme/members"), None)
+    }),
+    ("POST /api/orgs/acme (seats)", [401, 404, 401, 403, 403, 200, 401, 401], |s, a, _| {
+        org_send(a, "POST", &s.api("/orgs/acme"), Some(br#"{"seats": 20}"#))
+    }),
+    ("POST /api/orgs/acme/keys", [401, 404, 401, 403, 403, 201, 401, 401], |s, a, i| {
+        org_send(a, "POST", &s.api("/orgs/acme/keys"), Some(format!(r#"{{"name": "k{i}"}}"#).as_bytes()))
+    }),
+];
+
+#[test]
+fn organization_routes_for_every_role_and_key() {
+    let server = Server::start("hexyard");
+    let admin = server.user_with_key("adm", &[]);
+    let writer = server.user_with_key("wri", &[]);
+    let reader = server.user_with_key("rea", &[]);
+    let outsider = server.user_with_key("out", &[]);
+    let other_admin = server.user_with_key("oth", &[]);
+    server.admin(&["org", "create", "acme", "--owner", "adm"]);
+    server.admin(&["org", "create", "other", "--owner", "oth"]);
+    for (name, role) in [("wri", "write"), ("rea", "read")] {
+        let body = format!(r#"{{"name": "{name}", "role": "{role}"}}"#);
+        let resp = org_send(Some(&admin), "POST", &server.api("/orgs/acme/members"), Some(body.as_bytes()));
+        assert_eq!(resp.status, 200);
+    }
+    let org_key = |owner: &str, org: &str, body: &str| {
+        let resp = org_send(Some(owner), "POST", &server.api(&format!("/orgs/{org}/keys")), Some(body.as_bytes()));
+        resp.json()["secret"].as_str().unwrap().to_owned()
+    };
+    let fetch = org_key(&admin, "acme", r#"{"name": "fetch"}"#);
+    let api = org_key(
+        &admin,
+        "acme",
+        r#"{"name": "api", "permissions": [{"domain": "api"}, {"domain": "repository", "resource": "acme"}]}"#,
+    );
+    let foreign = org_key(
+        &other_admin,
+        "other",
+        r#"{"name": "api", "permissions": [{"domain": "api"}, {"domain": "repository", "resource": "other"}]}"#,
+    );
+    let publish =
+        org_send(Some(&writer), "POST", &server.api("/repos/acme/publish"), Some(&tarball("pkg", "1.0.0", &[])));
+    assert_eq!(publish.status, 201);
+
+    let callers: [Option<&str>; 8] =
+        [None, Some(&outsider), Some(&foreign), Some(&reader), Some(&writer), Some(&admin), Some(&fetch), Some(&api)];
+    let mut failures = Vec::new();
+    for (label, expected, call) in ORG_ROUTES {
+        for (i, (auth, want)) in callers.iter().zip(expected).enumerate() {
+            let resp = call(&server, *auth, i);
+            if resp.status != *want {
+                failures.push(format!(
+                    "{label} as {}: {} (expected {want}) {}",
+                    ORG_CALLERS[i],
+                    resp.status,
+                    resp.text()
+                ));
+            }
+            assert!(resp.status < 500, "{label} as {}: {}", ORG_CALLERS[i], resp.text());
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
