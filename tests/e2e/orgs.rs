@@ -360,3 +360,30 @@ fn organization_keys_for_ci_with_no_user_behind_them() {
         assert!(actions.contains(&action), "{action} not in {actions:?}");
     }
 }
+
+#[test]
+fn registry_verify_and_rebuild_cover_organizations() {
+    let server = Server::start("hexyard");
+    let ann = server.user_with_key("ann", &[]);
+    server.admin(&["org", "create", "acme", "--owner", "ann"]);
+    let resp = request(
+        "POST",
+        &server.api("/repos/acme/publish"),
+        &[("authorization", &ann)],
+        Some(&tarball("inside", "1.0.0", &[])),
+    );
+    assert_eq!(resp.status, 201);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let ok = server.cli(&["registry", "verify"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("the registry of acme verifies"));
+    server.psql(
+        "UPDATE registry_resources SET body = (SELECT body FROM registry_resources r WHERE r.path = 'names' \
+         AND r.repository_id = registry_resources.repository_id) WHERE path = 'packages/inside'",
+    );
+    let bad = server.cli(&["registry", "verify"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("acme: packages/inside"), "{bad:?}");
+    assert!(server.cli(&["registry", "rebuild"]).status.success());
+    assert!(server.cli(&["registry", "verify"]).status.success());
+}

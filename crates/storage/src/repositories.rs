@@ -59,3 +59,10 @@ pub async fn set_signing_key(db: impl PgExecutor<'_>, id: i64, sealed: &[u8]) ->
         .await?;
     Ok(())
 }
+
+/// Every private (organization) repository.
+pub async fn private_all(db: impl PgExecutor<'_>) -> Result<Vec<PrivateRepository>> {
+    Ok(sqlx::query_as("SELECT id, name, signing_key_sealed FROM repositories WHERE NOT public ORDER BY name")
+        .fetch_all(db)
+        .await?)
+}
