@@ -293,7 +293,9 @@ fn organization_keys_for_ci_with_no_user_behind_them() {
         json!({"name": "y", "permissions": [{"domain": "repository", "resource": "other"}]}),
     );
     assert_eq!(wide.status, 422);
-    assert_eq!(get(&server.api("/orgs/acme/keys"), &[("authorization", &ann)]).json().as_array().unwrap().len(), 2);
+    let listed = get(&server.api("/orgs/acme/keys"), &[("authorization", &ann)]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["url"], server.api("/orgs/acme/keys/ci"));
 
     // CI publishes with the organization's key: the hexpm crate and hex_core's publish
     let config = hexpm::Config {

@@ -276,7 +276,7 @@ pub async fn list_org_keys(
     let principal = caller(&state, principal, &req, false).await?;
     let (org, _) = membership(&state, &principal, &name, "admin").await?;
     let all = keys::list(&state.db, keys::Owner::Organization(org.id)).await?;
-    Ok(Reply::ok(all.iter().map(|k| crate::views::key(&state, k, principal.key_id, None)).collect()))
+    Ok(Reply::ok(all.iter().map(|k| org_key_view(&state, &org, k, principal.key_id, None)).collect()))
 }
 
 /// `POST /api/orgs/{name}/keys` (admins): a key of the organization, for CI with no user behind
@@ -327,7 +327,7 @@ pub async fn create_org_key(
     let params = json!({"organization": org.name, "name": key_name, "permissions": permissions});
     audit::record(&mut *tx, &principal.actor, "organization.key.generate", params).await?;
     tx.commit().await?;
-    Ok(Reply::created(crate::views::key(&state, &key, principal.key_id, Some(secret.expose()))))
+    Ok(Reply::created(org_key_view(&state, &org, &key, principal.key_id, Some(secret.expose()))))
 }
 
 /// `DELETE /api/orgs/{name}/keys/{key}` (admins).
@@ -352,5 +352,18 @@ pub async fn delete_org_key(
     )
     .await?;
     tx.commit().await?;
-    Ok(Reply::ok(crate::views::key(&state, &key, principal.key_id, None)))
+    Ok(Reply::ok(org_key_view(&state, &org, &key, principal.key_id, None)))
+}
+
+/// The Key shape, at the organization's address.
+fn org_key_view(
+    state: &AppState,
+    org: &Organization,
+    key: &keys::Key,
+    authing: Option<i64>,
+    secret: Option<&str>,
+) -> Value {
+    let mut body = crate::views::key(state, key, authing, secret);
+    body["url"] = json!(state.api_url(&format!("/orgs/{}/keys/{}", org.name, key.name)));
+    body
 }
