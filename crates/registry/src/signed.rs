@@ -35,7 +35,10 @@ pub fn sign_and_gzip(message: &impl Message, key: &SigningKey) -> Vec<u8> {
     let payload = message.encode_to_vec();
     let signature = key.sign(&payload);
     let signed = proto::signed::Signed { payload, signature: Some(signature) };
-    let mut gz = GzBuilder::new().mtime(0).write(Vec::new(), Compression::default());
+    // the large index resources are rebuilt often: a fast level keeps that cheap, at a few
+    // per cent of size; small package resources get the default
+    let level = if signed.payload.len() > 64 * 1024 { Compression::fast() } else { Compression::default() };
+    let mut gz = GzBuilder::new().mtime(0).write(Vec::new(), level);
     gz.write_all(&signed.encode_to_vec()).expect("writing to a Vec cannot fail");
     gz.finish().expect("writing to a Vec cannot fail")
 }
