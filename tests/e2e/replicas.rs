@@ -60,3 +60,15 @@ fn registry_verify_catches_tampering_and_rebuild_repairs_it() {
     assert!(rebuild.status.success(), "{}", String::from_utf8_lossy(&rebuild.stderr));
     assert!(server.cli(&["registry", "verify"]).status.success());
 }
+
+#[test]
+fn a_server_started_later_serves_what_is_stored_at_once() {
+    let a = Server::start("hexyard");
+    let key = a.user_with_key("alice", &[]);
+    let body = tarball("stored", "1.0.0", &[]);
+    assert_eq!(a.publish(&key, &body, false).status, 201);
+    // a new process on the same database starts from the stored registry: nothing to wait for
+    let b = a.replica();
+    assert_eq!(get(&format!("{}/repo/packages/stored", b.url), &[]).status, 200);
+    assert_eq!(get(&format!("{}/repo/tarballs/stored-1.0.0.tar", b.url), &[]).body, body);
+}

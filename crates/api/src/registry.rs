@@ -92,20 +92,22 @@ impl RepositoryRegistry {
         self.resources.write().expect("registry lock").insert(path, Arc::new(resource));
     }
 
-    /// Fills memory from the stored resources, and rebuilds whatever is missing or stale.
+    /// Fills memory from the stored resources and the tarball index, then rebuilds what is
+    /// missing: a package without a stored resource, and the index.
     pub async fn load(&self, db: &PgPool) -> Result<(), StorageError> {
-        for stored in resources::all(db).await?.into_iter().filter(|r| r.repository_id == self.id) {
-            let resource =
-                Resource { body: Bytes::from(stored.body), etag: stored.etag, last_modified: stored.updated_at.into() };
-            self.install(stored.path, resource);
-        }
-        let summaries = releases::summaries(db, self.id).await?;
-        let mut names: Vec<&str> = summaries.iter().map(|s| s.package.as_str()).collect();
+        self.install_stored(db).await?;
+        let mut names: Vec<String> = self
+            .tarballs
+            .read()
+            .expect("registry lock")
+            .keys()
+            .filter_map(|stem| stem.split_once('-').map(|(name, _)| name.to_owned()))
+            .collect();
         names.sort_unstable();
         names.dedup();
         for name in names {
             if self.resource(&format!("packages/{name}")).is_none() {
-                self.rebuild_package(db, name).await?;
+                self.rebuild_package(db, &name).await?;
             }
         }
         self.rebuild_index(db).await
