@@ -49,7 +49,8 @@ pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
 }
 
-fn form_urlencoded(text: &str) -> impl Iterator<Item = char> + '_ {
+/// Percent-encodes a query value.
+pub(crate) fn form_urlencoded(text: &str) -> impl Iterator<Item = char> + '_ {
     text.bytes().flat_map(|b| {
         let keep = b.is_ascii_alphanumeric() || b"-_.~".contains(&b);
         let s = if keep { (b as char).to_string() } else { format!("%{b:02X}") };

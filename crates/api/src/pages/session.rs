@@ -35,17 +35,23 @@ async fn session_of(
     Ok(user.map(|u| (session, u)))
 }
 
+/// The session of the request's cookie whose second factor is (`pending`) or is not awaited.
+fn session_with(
+    req: &HttpRequest,
+    pending: bool,
+) -> LocalBoxFuture<'static, Result<Option<(Session, User)>, ApiError>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+    Box::pin(async move { Ok(session_of(state, token).await?.filter(|(s, _)| s.tfa_pending == pending)) })
+}
+
 impl FromRequest for Viewer {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-        Box::pin(async move {
-            let found = session_of(state, token).await?;
-            Ok(Viewer(found.filter(|(s, _)| !s.tfa_pending)))
-        })
+        let found = session_with(req, false);
+        Box::pin(async move { found.await.map(Viewer) })
     }
 }
 
@@ -54,12 +60,8 @@ impl FromRequest for PendingLogin {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-        Box::pin(async move {
-            let found = session_of(state, token).await?;
-            Ok(PendingLogin(found.filter(|(s, _)| s.tfa_pending)))
-        })
+        let found = session_with(req, true);
+        Box::pin(async move { found.await.map(PendingLogin) })
     }
 }
 
@@ -95,16 +97,7 @@ impl actix_web::ResponseError for PageError {
     fn error_response(&self) -> actix_web::HttpResponse {
         match self {
             PageError::SignIn(path) => {
-                let encoded: String = path
-                    .bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        }
-                    })
-                    .collect();
+                let encoded: String = super::form_urlencoded(path).collect();
                 super::redirect(&format!("/login?return_to={encoded}"))
             }
             PageError::Csrf => ApiError::forbidden("invalid CSRF token").error_response(),
