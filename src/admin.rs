@@ -1,19 +1,17 @@
-//! `hexyard admin`: accounts and keys, against the same database as the server (also while it
-//! runs).
+//! `hexyard admin`: accounts, keys and organizations, against the same database as the server
+//! (also while it runs), through the same use cases as the API.
 
 use std::io::Read;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow};
 use clap::Subcommand;
-use hexyard_auth::{KeySecret, Permission};
-use hexyard_storage::keys::{NewKey, StoredPermission};
-use hexyard_storage::users::{Created, NewUser};
-use hexyard_storage::{audit, keys, users};
-use serde_json::json;
+use hexyard_service::keys::{self, KeyOwner, KeyRequest};
+use hexyard_service::{orgs, users};
+use hexyard_storage::audit::Actor;
 
 use crate::config::Config;
 use crate::database::Database;
-use crate::secrets;
+use crate::services::{describe, for_admin};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -59,7 +57,8 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Create an API key for a user and print only its secret.
+    /// Create an API key for a user and print only its secret. A name the user already has
+    /// becomes NAME-2 (NAME-3, …), as on hex.pm.
     Create {
         user: String,
         key_name: String,
@@ -72,115 +71,65 @@ pub enum KeyCommand {
 
 pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
     let db = Database::open(&config, 2).await?;
-    let result = match cmd {
-        AdminCommand::User(UserCommand::Create { name, email, password_stdin, confirmed }) => {
-            create_user(&db, &name, &email, password_stdin, confirmed).await
+    let result = async {
+        let services = for_admin(&config, &db).await?;
+        match cmd {
+            AdminCommand::User(UserCommand::Create { name, email, password_stdin, confirmed }) => {
+                let password = if password_stdin { Some(read_password()?) } else { None };
+                let user = users::create_by_admin(&services, &name, &email, password, confirmed)
+                    .await
+                    .map_err(|e| anyhow!("user {name:?}: {}", describe(&e)))?;
+                eprintln!("created user {}", user.username);
+            }
+            AdminCommand::Key(KeyCommand::Create { user, key_name, permissions }) => {
+                let owner = hexyard_storage::users::by_name_or_email(&services.db, &user)
+                    .await?
+                    .with_context(|| format!("no user {user:?}"))?;
+                let request = KeyRequest {
+                    name: Some(key_name),
+                    permissions: (!permissions.is_empty()).then(|| permissions.iter().map(|p| split(p)).collect()),
+                    revoke_at: None,
+                };
+                let created = keys::create(&services, KeyOwner::User(owner.id), &request, &admin_actor(owner.id))
+                    .await
+                    .map_err(|e| anyhow!("key for {user:?}: {}", describe(&e)))?;
+                if created.key.name != request.name.as_deref().unwrap_or_default() {
+                    eprintln!("the name was taken: the key is named {}", created.key.name);
+                }
+                println!("{}", created.secret);
+            }
+            AdminCommand::Org(OrgCommand::Create { name, owner, seats }) => {
+                let user = hexyard_storage::users::by_name_or_email(&services.db, &owner)
+                    .await?
+                    .with_context(|| format!("no user {owner:?}"))?;
+                let org = orgs::create(&services, &name, user.id, seats, &admin_actor(user.id))
+                    .await
+                    .map_err(|e| anyhow!("organization {name:?}: {}", describe(&e)))?;
+                eprintln!("created organization {} with {} as admin", org.name, user.username);
+            }
         }
-        AdminCommand::Key(KeyCommand::Create { user, key_name, permissions }) => {
-            create_key(&config, &db, &user, &key_name, &permissions).await
-        }
-        AdminCommand::Org(OrgCommand::Create { name, owner, seats }) => {
-            create_org(&config, &db, &name, &owner, seats).await
-        }
-    };
+        Ok(())
+    }
+    .await;
     db.close().await;
     result
 }
 
-async fn create_user(
-    db: &Database,
-    name: &str,
-    email: &str,
-    password_stdin: bool,
-    confirmed: bool,
-) -> anyhow::Result<()> {
-    hexyard_storage::migrate(&db.pool).await?;
-    let hash = if password_stdin {
-        let mut password = String::new();
-        std::io::stdin().read_to_string(&mut password)?;
-        let password = password.trim_end_matches(['\n', '\r']).to_owned();
-        if password.chars().count() < 7 {
-            bail!("the password needs at least 7 characters");
-        }
-        Some(tokio::task::spawn_blocking(move || hexyard_auth::hash_password(&password)).await?)
-    } else {
-        None
-    };
-    let mut tx = db.pool.begin().await?;
-    let new = NewUser { username: name, email, password_hash: hash.as_deref(), email_verified: confirmed };
-    let user = match users::create(&mut tx, &new).await? {
-        Created::User(user) => user,
-        Created::UsernameTaken => bail!("the username {name:?} is taken"),
-        Created::EmailTaken => bail!("the email {email:?} is in use"),
-    };
-    let actor = audit::Actor { user_id: Some(user.id), user_agent: Some("hexyard admin".into()), ..Default::default() };
-    audit::record(&mut *tx, &actor, "user.create", json!({"username": name, "by": "admin"})).await?;
-    tx.commit().await?;
-    eprintln!("created user {}", user.username);
-    Ok(())
+/// An action of the operator's on behalf of a user.
+fn admin_actor(user_id: i64) -> Actor {
+    Actor { user_id: Some(user_id), user_agent: Some("hexyard admin".into()), ..Default::default() }
 }
 
-async fn create_key(
-    config: &Config,
-    db: &Database,
-    user: &str,
-    key_name: &str,
-    given: &[String],
-) -> anyhow::Result<()> {
-    hexyard_storage::migrate(&db.pool).await?;
-    let secret_key = secrets::server_secret(config)?;
-    let user = users::by_name_or_email(&db.pool, user).await?.with_context(|| format!("no user {user:?}"))?;
-    let mut permissions = Vec::new();
-    let default = ["api".to_owned()];
-    for text in if given.is_empty() { &default[..] } else { given } {
-        let (domain, resource) = match text.split_once(':') {
-            Some((d, r)) => (d, Some(r)),
-            None => (text.as_str(), None),
-        };
-        let p = Permission::parse(domain, resource).with_context(|| format!("permission {text:?}"))?;
-        permissions.push(StoredPermission { domain: p.domain.as_str().to_owned(), resource: p.resource });
+/// `DOMAIN[:RESOURCE]`.
+fn split(text: &str) -> (String, Option<String>) {
+    match text.split_once(':') {
+        Some((d, r)) => (d.to_owned(), Some(r.to_owned())),
+        None => (text.to_owned(), None),
     }
-    let secret = KeySecret::generate();
-    let hmac = secret.hmac(&secret_key);
-    let mut tx = db.pool.begin().await?;
-    let new = NewKey {
-        owner: keys::Owner::User(user.id),
-        name: key_name,
-        secret_prefix: secret.prefix(),
-        secret_hmac: &hmac,
-        permissions: &permissions,
-        revoke_at: None,
-    };
-    if keys::create(&mut tx, &new).await?.is_none() {
-        bail!("{} already has a key named {key_name:?}", user.username);
-    }
-    let actor = audit::Actor { user_id: Some(user.id), user_agent: Some("hexyard admin".into()), ..Default::default() };
-    audit::record(
-        &mut *tx,
-        &actor,
-        "key.generate",
-        json!({"name": key_name, "permissions": permissions, "by": "admin"}),
-    )
-    .await?;
-    tx.commit().await?;
-    println!("{}", secret.expose());
-    Ok(())
 }
 
-async fn create_org(config: &Config, db: &Database, name: &str, owner: &str, seats: i32) -> anyhow::Result<()> {
-    hexyard_storage::migrate(&db.pool).await?;
-    if seats < 1 {
-        bail!("an organization needs at least one seat");
-    }
-    let user = users::by_name_or_email(&db.pool, owner).await?.with_context(|| format!("no user {owner:?}"))?;
-    let sealer = hexyard_totp::Sealer::with_purpose(
-        hexyard_api::state::REPOSITORY_KEY_PURPOSE,
-        secrets::server_secret_text(config)?.as_bytes(),
-    );
-    let actor = audit::Actor { user_id: Some(user.id), user_agent: Some("hexyard admin".into()), ..Default::default() };
-    let org = hexyard_api::organizations::create(&db.pool, &sealer, &config.repository, name, user.id, seats, &actor)
-        .await
-        .map_err(|e| anyhow::anyhow!("organization {name:?}: {e}"))?;
-    eprintln!("created organization {} with {} as admin", org.name, user.username);
-    Ok(())
+fn read_password() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_owned())
 }

@@ -26,7 +26,7 @@ pub struct Config {
     pub log: String,
     /// `HEXYARD_RATE_LIMIT_ANONYMOUS` and `HEXYARD_RATE_LIMIT_AUTHENTICATED`: API requests per
     /// minute per IP without credentials, and per user with them (0: unlimited).
-    pub rate_limits: hexyard_api::rate_limit::RateLimits,
+    pub rate_limits: hexyard_service::RateLimits,
     /// `HEXYARD_SMTP_URL`; unset means mails are written under `DATA_DIR/mail`.
     pub smtp_url: Option<String>,
     /// `HEXYARD_MAIL_FROM`: the sender of every mail.
@@ -57,18 +57,18 @@ impl Config {
             smtp_url: var("HEXYARD_SMTP_URL"),
             mail_from: var("HEXYARD_MAIL_FROM").unwrap_or_else(|| "hexyard <hexyard@localhost>".to_owned()),
             rate_limits: {
-                let defaults = hexyard_api::rate_limit::RateLimits::default();
+                let defaults = hexyard_service::RateLimits::default();
                 let number = |name: &str, default: u32| -> anyhow::Result<u32> {
                     var(name).map_or(Ok(default), |v| v.parse().with_context(|| format!("{name} {v:?}")))
                 };
-                hexyard_api::rate_limit::RateLimits {
+                hexyard_service::RateLimits {
                     anonymous: number("HEXYARD_RATE_LIMIT_ANONYMOUS", defaults.anonymous)?,
                     authenticated: number("HEXYARD_RATE_LIMIT_AUTHENTICATED", defaults.authenticated)?,
                     window_seconds: defaults.window_seconds,
                 }
             },
             oauth_clients: {
-                let mut clients = hexyard_api::state::default_oauth_clients();
+                let mut clients = hexyard_service::default_oauth_clients();
                 for entry in
                     var("HEXYARD_OAUTH_CLIENTS").unwrap_or_default().split(',').filter(|e| !e.trim().is_empty())
                 {

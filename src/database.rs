@@ -6,7 +6,7 @@ use anyhow::Context;
 use hexyard_storage::{PgPool, PgPoolOptions};
 
 use crate::config::Config;
-use crate::postgres::Embedded;
+use hexyard_postgres::Embedded;
 
 /// A pool, and the embedded cluster behind it when there is one (stopped when this drops, if
 /// this process started it).

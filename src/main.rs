@@ -5,10 +5,10 @@ mod config;
 mod database;
 mod keys;
 mod migrate;
-mod postgres;
 mod registry;
 mod secrets;
 mod serve;
+mod services;
 mod tarball;
 
 use clap::{Parser, Subcommand};

@@ -10,12 +10,7 @@ use hexyard_registry::SigningKey;
 
 use crate::config::Config;
 
-/// `HEXYARD_SECRET`, or `DATA_DIR/secret`, generated on first use.
-pub fn server_secret(config: &Config) -> anyhow::Result<ServerSecret> {
-    Ok(ServerSecret::new(server_secret_text(config)?.as_bytes()))
-}
-
-/// The server secret's text, from which every derived key is made.
+/// The server secret's text (`HEXYARD_SECRET`, or `DATA_DIR/secret`, generated on first use), from which every derived key is made.
 pub fn server_secret_text(config: &Config) -> anyhow::Result<String> {
     if let Some(secret) = &config.secret {
         return Ok(secret.clone());

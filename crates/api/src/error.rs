@@ -120,15 +120,25 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<hexyard_storage::StorageError> for ApiError {
-    fn from(e: hexyard_storage::StorageError) -> Self {
-        ApiError::internal(e)
-    }
-}
-
-/// Transactions are begun and committed in handlers; their failures are internal.
-impl From<hexyard_storage::SqlxError> for ApiError {
-    fn from(e: hexyard_storage::SqlxError) -> Self {
-        ApiError::internal(e)
+/// The one mapping of the use cases' errors to answers. Internal failures are logged here with
+/// their whole chain of causes (inside the request's span, so with its request id) and answered
+/// with a generic message.
+impl From<hexyard_service::Error> for ApiError {
+    fn from(e: hexyard_service::Error) -> Self {
+        use hexyard_service::Error as E;
+        match e {
+            E::NotFound => ApiError::not_found(),
+            E::BadRequest(message) => ApiError::bad_request(message),
+            E::MissingCredentials => ApiError::unauthorized("missing authentication information")
+                .with_header("www-authenticate", "Basic realm=hex"),
+            E::Unauthorized(message) => ApiError::unauthorized(message),
+            E::TotpChallenge { error, message } => ApiError::unauthorized(message)
+                .with_header("www-authenticate", format!("Bearer realm=\"hex\", error=\"{error}\"")),
+            E::Forbidden(message) => ApiError::forbidden(message),
+            E::Invalid(errors) => ApiError::validation(errors),
+            E::TooLarge => ApiError::too_large(),
+            E::TooManyRequests(message) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, message),
+            e @ (E::Storage(_) | E::Internal { .. }) => ApiError::internal(e.chain()),
+        }
     }
 }

@@ -4,7 +4,7 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::{Ready, ready};
-use hexyard_core::{PackageName, Version};
+use hexyard_core::{KeyName, PackageName, RepositoryName, UserRef, Version};
 
 use crate::error::ApiError;
 
@@ -21,30 +21,89 @@ pub struct ReleasePath {
     pub version: Version,
 }
 
+/// `{repository}` of `/api/repos/{repository}/…`, when the path has one.
+#[derive(Debug, Clone)]
+pub struct RepositoryPath(pub Option<RepositoryName>);
+
+impl RepositoryPath {
+    pub fn name(&self) -> Option<&str> {
+        self.0.as_ref().map(RepositoryName::as_str)
+    }
+}
+
+/// `{name}` of `/api/users/{name}`: a username or an email address.
+#[derive(Debug, Clone)]
+pub struct UserPath(pub UserRef);
+
+/// `{name}` of `/api/orgs/{name}` and `/api/repos/{name}`: an organization's (or repository's) name.
+#[derive(Debug, Clone)]
+pub struct OrgPath(pub RepositoryName);
+
+/// `{name}` and `{username}` of `/api/orgs/{name}/members/{username}`.
+#[derive(Debug, Clone)]
+pub struct MemberPath {
+    pub org: RepositoryName,
+    pub user: UserRef,
+}
+
+/// `{name}` of `/api/keys/{name}`, or `{name}` and `{key}` of `/api/orgs/{name}/keys/{key}`.
+#[derive(Debug, Clone)]
+pub struct KeyPath {
+    pub org: Option<RepositoryName>,
+    pub key: KeyName,
+}
+
+fn segment<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
+    req.match_info().get(name).unwrap_or_default()
+}
+
 fn package_name(req: &HttpRequest) -> Result<PackageName, ApiError> {
-    let raw = req.match_info().get("name").unwrap_or_default();
-    PackageName::parse_existing(raw).map_err(|_| ApiError::not_found())
+    PackageName::parse_existing(segment(req, "name")).map_err(|_| ApiError::not_found())
 }
 
-impl FromRequest for PackagePath {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(package_name(req).map(|name| PackagePath { name }))
-    }
+fn repository(req: &HttpRequest, segment_name: &str) -> Result<RepositoryName, ApiError> {
+    RepositoryName::parse(segment(req, segment_name)).map_err(|_| ApiError::not_found())
 }
 
-impl FromRequest for ReleasePath {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(package_name(req).and_then(|name| {
-            let raw = req.match_info().get("version").unwrap_or_default();
-            // hex.pm answers 400 here, not 404
-            let version = Version::parse(raw).map_err(|_| ApiError::bad_request(format!("invalid version: {raw}")))?;
-            Ok(ReleasePath { name, version })
-        }))
-    }
+fn user(req: &HttpRequest, segment_name: &str) -> Result<UserRef, ApiError> {
+    UserRef::parse(segment(req, segment_name)).ok_or_else(ApiError::not_found)
 }
+
+/// A key name as it must be, untrimmed: a path with surrounding spaces names no key.
+fn key_name(req: &HttpRequest, segment_name: &str) -> Result<KeyName, ApiError> {
+    let raw = segment(req, segment_name);
+    KeyName::parse(raw).ok().filter(|k| k.as_str() == raw).ok_or_else(ApiError::not_found)
+}
+
+macro_rules! extractor {
+    ($ty:ty, |$req:ident| $body:expr) => {
+        impl FromRequest for $ty {
+            type Error = ApiError;
+            type Future = Ready<Result<Self, ApiError>>;
+
+            fn from_request($req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                let extract = || -> Result<Self, ApiError> { $body };
+                ready(extract())
+            }
+        }
+    };
+}
+
+extractor!(PackagePath, |req| package_name(req).map(|name| PackagePath { name }));
+extractor!(ReleasePath, |req| package_name(req).and_then(|name| {
+    let raw = segment(req, "version");
+    // hex.pm answers 400 here, not 404
+    let version = Version::parse(raw).map_err(|_| ApiError::bad_request(format!("invalid version: {raw}")))?;
+    Ok(ReleasePath { name, version })
+}));
+extractor!(RepositoryPath, |req| match req.match_info().get("repository") {
+    None => Ok(RepositoryPath(None)),
+    Some(_) => repository(req, "repository").map(|r| RepositoryPath(Some(r))),
+});
+extractor!(UserPath, |req| user(req, "name").map(UserPath));
+extractor!(OrgPath, |req| repository(req, "name").map(OrgPath));
+extractor!(MemberPath, |req| Ok(MemberPath { org: repository(req, "name")?, user: user(req, "username")? }));
+extractor!(KeyPath, |req| match req.match_info().get("key") {
+    Some(_) => Ok(KeyPath { org: Some(repository(req, "name")?), key: key_name(req, "key")? }),
+    None => Ok(KeyPath { org: None, key: key_name(req, "name")? }),
+});

@@ -1,34 +1,28 @@
-//! The HTTP surface of hexyard (actix-web): the Hex API under `/api`, the repository under
-//! `/repo`, `/health`. Handlers extract, check permissions, call storage or a domain crate and
-//! answer; SQL stays in `hexyard-storage`.
+//! The machine-facing HTTP surface of hexyard (actix-web): the Hex API under `/api`, the
+//! repository under `/repo`, `/health`. Handlers extract (validated paths, the caller, the
+//! body), call one use case of `hexyard_service`, and render the answer as JSON or ETF.
 
-pub mod blob_cache;
 pub mod error;
 pub mod extract;
-pub mod mail;
 pub mod media;
-pub mod organizations;
-pub mod otp;
-pub mod pages;
+pub mod observe;
 pub mod principal;
-pub mod publish;
 pub mod rate_limit;
-pub mod registry;
 pub mod routes;
 pub mod server;
-pub mod state;
 pub mod views;
 
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, web};
+use hexyard_service::Services;
 
 pub use error::ApiError;
-pub use registry::RepositoryRegistry;
-pub use state::{ApiConfig, AppState};
 
-/// The application: every route, error negotiation, `//` collapsed in paths.
+/// The application: the API, the repository and the `pages` of another crate, error
+/// negotiation, `//` collapsed in paths, `HEAD` as `GET`, request logs.
 pub fn app(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
+    pages: fn(&mut web::ServiceConfig),
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -39,11 +33,14 @@ pub fn app(
     >,
 > {
     App::new()
-        .app_data(state)
+        .app_data(services)
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(e.to_string()).into()))
+        .configure(pages)
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(media::negotiate_errors))
         .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+        .wrap(from_fn(observe::head_as_get))
+        .wrap(from_fn(observe::log_requests))
 }

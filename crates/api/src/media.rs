@@ -10,7 +10,6 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorBody};
 
@@ -98,12 +97,7 @@ impl Responder for Reply {
     }
 }
 
-/// A strong ETag from the bytes of a body.
-pub fn etag_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
+pub use hexyard_service::registry::etag_of;
 
 /// Whether If-None-Match names `etag` (or is `*`), ignoring weak markers.
 pub fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
@@ -114,16 +108,20 @@ pub fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     })
 }
 
-/// Re-renders error bodies as ETF for clients that asked for it.
+/// Re-renders error bodies as ETF for clients that asked for it, and gives the bare 405 of a
+/// known path with another method Hex's error body (keeping its `Allow`).
 pub async fn negotiate_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let format = Format::of(req.headers());
     let res = next.call(req).await?;
-    let error_body = res.response().extensions().get::<ErrorBody>().cloned();
+    let mut error_body = res.response().extensions().get::<ErrorBody>().cloned();
+    if error_body.is_none() && res.status() == StatusCode::METHOD_NOT_ALLOWED {
+        error_body = Some(ErrorBody(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed").body()));
+    }
     match (format, error_body) {
-        (Format::Etf, Some(ErrorBody(body))) => {
+        (_, Some(ErrorBody(body))) if format == Format::Etf || res.status() == StatusCode::METHOD_NOT_ALLOWED => {
             let (bytes, content_type) = format.encode(&body);
             Ok(res.map_body(|head, _| {
                 head.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -5,6 +5,7 @@
 //! sends the body. Everything else goes to the actix-web app as usual.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_http::body::BoxBody;
 use actix_http::{HttpService, Method, Request, Response};
@@ -12,28 +13,37 @@ use actix_service::{fn_service, map_config};
 use actix_web::dev::AppConfig;
 use actix_web::http::header;
 use actix_web::web;
-use hexyard_auth::{Domain, Grants};
-use hexyard_storage::audit::Actor;
+use hexyard_service::{Error, Services, authz, tfa};
 
 use crate::error::ApiError;
 use crate::media::Format;
-use crate::principal::{MaybePrincipal, authenticate, not_authorized};
-use crate::state::AppState;
+use crate::principal::{authenticate, origin_of};
 
-/// Runs the app on `listener` until a shutdown signal.
-pub fn run(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<actix_server::Server> {
+/// How long an idle keep-alive connection stays open: well beyond the 5 s the OAuth device
+/// flow asks clients to wait between polls, since mix polls on its kept-alive connection and
+/// gives up when the server closed it.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(75);
+
+/// Runs the app (with the `pages` of another crate) on `listener` until a shutdown signal.
+pub fn run(
+    services: web::Data<Services>,
+    pages: fn(&mut web::ServiceConfig),
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<actix_server::Server> {
     Ok(actix_server::Server::build()
         .workers(workers)
         .shutdown_timeout(10)
         .listen("hexyard", listener, move || {
-            let app_state = state.clone();
-            let expect_state = state.clone();
+            let app_services = services.clone();
+            let expect_services = services.clone();
             HttpService::build()
+                .keep_alive(KEEP_ALIVE)
                 .expect(fn_service(move |req: Request| {
-                    let state = expect_state.clone();
-                    async move { check_upload(&state, req).await }
+                    let services = expect_services.clone();
+                    async move { check_upload(&services, req).await }
                 }))
-                .finish(map_config(crate::app(app_state), |_| AppConfig::default()))
+                .finish(map_config(crate::app(app_services, pages), |_| AppConfig::default()))
                 .tcp()
         })?
         .run())
@@ -46,29 +56,25 @@ fn is_upload(method: &Method, path: &str) -> bool {
 }
 
 /// Decides whether an upload that asked `Expect: 100-continue` may send its body.
-async fn check_upload(state: &AppState, req: Request) -> Result<Request, Response<BoxBody>> {
+async fn check_upload(services: &Services, req: Request) -> Result<Request, Response<BoxBody>> {
     if !is_upload(&req.head().method, req.head().uri.path()) {
         return Ok(req);
     }
     let headers = &req.head().headers;
-    let actor = Actor {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        ..Actor::default()
-    };
+    let origin = origin_of(req.peer_addr(), headers);
     let verdict = async {
         let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > state.config.limits.max_tarball_size) {
+        if declared.is_some_and(|n| n > services.settings.limits.max_tarball_size) {
             return Err(ApiError::too_large());
         }
-        let principal =
-            MaybePrincipal(authenticate(state, headers.get(header::AUTHORIZATION), actor).await?).required()?;
-        let grants = &principal.permissions[..];
-        if !grants.allows_api_write() && !grants.iter().any(|p| p.domain == Domain::Package) {
-            return Err(not_authorized());
+        let principal = authenticate(services, headers, &origin).await?;
+        let principal = authz::required(principal.as_ref())?;
+        if !principal.may_upload() {
+            return Err(Error::not_authorized().into());
         }
         // an OAuth token is challenged for its code before the body is sent
-        crate::otp::require_write_otp(state, &principal, headers).await
+        let code = headers.get("x-hex-otp").and_then(|v| v.to_str().ok());
+        Ok(tfa::require_write_code(services, principal, code).await?)
     }
     .await;
     match verdict {

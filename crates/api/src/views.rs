@@ -2,7 +2,10 @@
 //! encoded as JSON or ETF by [`crate::media::Reply`].
 
 use hexyard_core::Version;
+use hexyard_service::{RepositoryRegistry, Services};
+use hexyard_storage::audit::Entry;
 use hexyard_storage::keys::Key;
+use hexyard_storage::orgs::Organization;
 use hexyard_storage::owners::Owner;
 use hexyard_storage::packages::Package;
 use hexyard_storage::releases::{Release, Requirement};
@@ -11,29 +14,29 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::registry::RepositoryRegistry;
-use crate::state::AppState;
 
-/// ISO 8601 in UTC to the second, as hex.pm's ETF answers carry them.
+/// ISO 8601 in UTC to the second, as hex.pm's ETF answers carry them. Stored times are UTC
+/// and within years 1 to 9999; anything else (never stored) prints as it can.
 pub fn timestamp(t: OffsetDateTime) -> String {
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.to_offset(time::UtcOffset::UTC).format(&format).expect("a valid timestamp formats")
+    let utc = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(t);
+    utc.format(&format).unwrap_or_else(|_| utc.to_string())
 }
 
 /// Paths and URLs of one repository's packages.
 #[derive(Debug)]
 pub struct Urls<'a> {
-    pub state: &'a AppState,
+    pub services: &'a Services,
     pub repo: &'a RepositoryRegistry,
 }
 
 impl Urls<'_> {
     fn prefix(&self) -> String {
-        if self.repo.id == self.state.public.id { String::new() } else { format!("/repos/{}", self.repo.name) }
+        if self.repo.id == self.services.public().id { String::new() } else { format!("/repos/{}", self.repo.name) }
     }
 
     pub fn package(&self, name: &str) -> String {
-        self.state.api_url(&format!("{}/packages/{name}", self.prefix()))
+        self.services.api_url(&format!("{}/packages/{name}", self.prefix()))
     }
 
     pub fn release(&self, name: &str, version: &str) -> String {
@@ -41,8 +44,8 @@ impl Urls<'_> {
     }
 
     pub fn package_html(&self, name: &str) -> String {
-        let base = &self.state.config.public_url;
-        if self.repo.id == self.state.public.id {
+        let base = &self.services.settings.public_url;
+        if self.repo.id == self.services.public().id {
             format!("{base}/packages/{name}")
         } else {
             format!("{base}/packages/{}/{name}", self.repo.name)
@@ -50,25 +53,22 @@ impl Urls<'_> {
     }
 
     pub fn user(&self, username: &str) -> String {
-        self.state.api_url(&format!("/users/{username}"))
+        self.services.api_url(&format!("/users/{username}"))
     }
 }
 
-/// Dependency snippets for mix, rebar3 and erlang.mk.
-pub fn configs(repo: &RepositoryRegistry, public_name: &str, name: &str, version: &Version) -> Value {
+/// Dependency snippets for mix, rebar3 and erlang.mk. Neither the public repository nor an
+/// organization's is hex.pm's: mix finds both by the name they were added under with
+/// `mix hex.repo add` (as the README says), so both get `repo:`; `organization:` would send mix
+/// to hex.pm.
+pub fn configs(repo: &RepositoryRegistry, name: &str, version: &Version) -> Value {
     let requirement = if version.is_pre() || version.major == 0 {
         format!("~> {}", Version { build: None, ..version.clone() })
     } else {
         format!("~> {}.{}", version.major, version.minor)
     };
-    // the public repository is not hex.pm's: mix needs to be told where the package lives
-    let where_ = if repo.name == public_name {
-        format!(", repo: \"{}\"", repo.name)
-    } else {
-        format!(", organization: \"{}\"", repo.name)
-    };
     json!({
-        "mix.exs": format!("{{:{name}, \"{requirement}\"{where_}}}"),
+        "mix.exs": format!("{{:{name}, \"{requirement}\", repo: \"{}\"}}", repo.name),
         "rebar.config": format!("{{{name}, \"{version}\"}}"),
         "erlang.mk": format!("dep_{name} = hex {version}"),
     })
@@ -108,7 +108,7 @@ pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requ
         "html_url": format!("{}/{}", urls.package_html(package), r.version),
         "docs_html_url": Value::Null,
         "requirements": reqs,
-        "configs": configs(urls.repo, &urls.state.public.name, package, &version),
+        "configs": configs(urls.repo, package, &version),
         "meta": {
             "app": meta.get("app").cloned().unwrap_or(Value::Null),
             "build_tools": meta.get("build_tools").cloned().unwrap_or_else(|| json!([])),
@@ -161,7 +161,7 @@ pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Optio
         "retirements": retirements,
         "latest_version": latest.as_ref().map(ToString::to_string),
         "latest_stable_version": latest_stable,
-        "configs": latest.map_or(Value::Null, |v| configs(urls.repo, &urls.state.public.name, &p.name, &v)),
+        "configs": latest.map_or(Value::Null, |v| configs(urls.repo, &p.name, &v)),
         "inserted_at": timestamp(p.inserted_at),
         "updated_at": timestamp(p.updated_at),
     });
@@ -181,8 +181,8 @@ pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Optio
 }
 
 /// The User shape; the email only when public (or when it is the caller's own).
-pub fn user(state: &AppState, u: &User, owned: &[Package], show_email: bool) -> Value {
-    let urls = Urls { state, repo: &state.public };
+pub fn user(services: &Services, u: &User, owned: &[Package], show_email: bool) -> Value {
+    let urls = Urls { services, repo: services.public() };
     let mut body = json!({
         "username": u.username,
         "inserted_at": timestamp(u.inserted_at),
@@ -208,7 +208,7 @@ pub fn user(state: &AppState, u: &User, owned: &[Package], show_email: bool) -> 
 }
 
 /// The Key shape; the secret only right after creation.
-pub fn key(state: &AppState, k: &Key, authing_key_id: Option<i64>, secret: Option<&str>) -> Value {
+pub fn key(services: &Services, k: &Key, authing_key_id: Option<i64>, secret: Option<&str>) -> Value {
     let mut body = json!({
         "name": k.name,
         "authing_key": Some(k.id) == authing_key_id,
@@ -216,7 +216,7 @@ pub fn key(state: &AppState, k: &Key, authing_key_id: Option<i64>, secret: Optio
         "revoke_at": k.revoke_at.map(timestamp),
         "inserted_at": timestamp(k.inserted_at),
         "updated_at": timestamp(k.updated_at),
-        "url": state.api_url(&format!("/keys/{}", k.name)),
+        "url": services.api_url(&format!("/keys/{}", k.name)),
         "last_use": k.last_used_at.map_or(Value::Null, |t| json!({
             "used_at": timestamp(t), "ip": k.last_use_ip, "user_agent": k.last_use_user_agent,
         })),
@@ -225,6 +225,28 @@ pub fn key(state: &AppState, k: &Key, authing_key_id: Option<i64>, secret: Optio
         body["secret"] = json!(secret);
     }
     body
+}
+
+/// The Key shape, at the organization's address.
+pub fn org_key(
+    services: &Services,
+    org: &Organization,
+    k: &Key,
+    authing_key_id: Option<i64>,
+    secret: Option<&str>,
+) -> Value {
+    let mut body = key(services, k, authing_key_id, secret);
+    body["url"] = json!(services.api_url(&format!("/orgs/{}/keys/{}", org.name, k.name)));
+    body
+}
+
+/// Audit log entries: hex.pm's API shows the action, its parameters and the user agent, not
+/// the address.
+pub fn audit_entries(entries: &[Entry]) -> Value {
+    entries
+        .iter()
+        .map(|e| json!({"action": e.action, "params": e.params, "user_agent": e.user_agent, "inserted_at": timestamp(e.inserted_at)}))
+        .collect()
 }
 
 pub fn hex(bytes: &[u8]) -> String {

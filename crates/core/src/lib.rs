@@ -1,16 +1,20 @@
 //! Domain newtypes of hexyard. Each type can only be built by parsing, so a value of the type is
 //! proof that the rules of hex.pm hold for it ("parse, don't validate"). No I/O lives here.
 
+mod account;
 mod package_name;
 mod repository;
 mod requirement;
 mod retirement;
+mod role;
 mod version;
 
+pub use account::{Email, EmailError, KeyName, KeyNameError, MAX_KEY_NAME_LEN, UserRef, Username, UsernameError};
 pub use package_name::{PackageName, PackageNameError};
 pub use repository::{HEXPM, RepositoryName, RepositoryNameError};
 pub use requirement::{Requirement, RequirementError};
 pub use retirement::{RetirementReason, RetirementReasonError};
+pub use role::{OwnerLevel, OwnerLevelError, Role, RoleError};
 pub use version::{Identifier, Version, VersionError};
 
 /// Implements `Serialize` as a string and `Deserialize` by parsing, for the string newtypes.

@@ -165,3 +165,15 @@ pub async fn touch(db: impl PgExecutor<'_>, id: i64, ip: Option<&str>, user_agen
         .await?;
     Ok(())
 }
+
+/// The names of the owner's live keys.
+pub async fn live_names(db: impl PgExecutor<'_>, owner: Owner) -> Result<Vec<String>> {
+    let (user_id, organization_id) = owner.columns();
+    let rows: Vec<(String,)> =
+        sqlx::query_as(&format!("SELECT name FROM keys WHERE {} AND revoked_at IS NULL", Owner::FILTER))
+            .bind(user_id)
+            .bind(organization_id)
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(|(n,)| n).collect())
+}

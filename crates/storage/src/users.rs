@@ -37,30 +37,35 @@ pub struct NewUser<'a> {
 #[derive(Debug)]
 pub enum Created {
     User(User),
-    UsernameTaken,
+    /// The username belongs to this account.
+    UsernameTaken(User),
     EmailTaken,
 }
 
-/// Creates a user with a primary email. A username or email held by an account whose email was
-/// never verified is released and taken over, as the Hex API documents for re-registration.
+/// How long an unconfirmed account holds its username and email: as long as its confirmation
+/// link lives.
+const UNCONFIRMED_HOLD: &str = "1 day";
+
+/// Creates a user with a primary email. Registrations are serialized (a transaction-scoped
+/// advisory lock), so concurrent ones of one name cannot both succeed. An account that never
+/// confirmed its email, owns nothing and belongs to no organization gives way once its
+/// confirmation link has expired; before that its name and email are taken.
 pub async fn create(conn: &mut PgConnection, new: &NewUser<'_>) -> Result<Created> {
-    // unverified holders of the name or address give way
-    sqlx::query(
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(REGISTRATION_LOCK).execute(&mut *conn).await?;
+    sqlx::query(&format!(
         "DELETE FROM users u WHERE (lower(u.username) = lower($1)
             OR u.id IN (SELECT user_id FROM emails WHERE lower(email) = lower($2)))
+          AND u.inserted_at < now() - interval '{UNCONFIRMED_HOLD}'
           AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.user_id = u.id AND e.verified)
-          AND NOT EXISTS (SELECT 1 FROM package_owners o WHERE o.user_id = u.id)",
-    )
+          AND NOT EXISTS (SELECT 1 FROM package_owners o WHERE o.user_id = u.id)
+          AND NOT EXISTS (SELECT 1 FROM organization_members m WHERE m.user_id = u.id)"
+    ))
     .bind(new.username)
     .bind(new.email)
     .execute(&mut *conn)
     .await?;
-    let taken: Option<(bool,)> = sqlx::query_as("SELECT true FROM users WHERE lower(username) = lower($1)")
-        .bind(new.username)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if taken.is_some() {
-        return Ok(Created::UsernameTaken);
+    if let Some(holder) = by_username(&mut *conn, new.username).await? {
+        return Ok(Created::UsernameTaken(holder));
     }
     let taken: Option<(bool,)> = sqlx::query_as("SELECT true FROM emails WHERE lower(email) = lower($1)")
         .bind(new.email)
@@ -82,6 +87,27 @@ pub async fn create(conn: &mut PgConnection, new: &NewUser<'_>) -> Result<Create
         .await?;
     let user = by_id(&mut *conn, id).await?.expect("the user was just inserted");
     Ok(Created::User(user))
+}
+
+/// The advisory lock that serializes registrations.
+const REGISTRATION_LOCK: i64 = 0x6865_7879_6172_6401;
+
+/// By username (case-insensitive).
+pub async fn by_username(db: impl PgExecutor<'_>, username: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE lower(u.username) = lower($1)")).bind(username).fetch_optional(db).await?)
+}
+
+/// By username, or by an email address the user made public and confirmed: what anyone may
+/// look up. A private or unconfirmed address finds nobody.
+pub async fn by_name_or_public_email(db: impl PgExecutor<'_>, name_or_email: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE lower(u.username) = lower($1)
+            OR u.id IN (SELECT user_id FROM emails WHERE lower(email) = lower($1) AND verified AND is_public)
+         ORDER BY (lower(u.username) = lower($1)) DESC LIMIT 1"
+    ))
+    .bind(name_or_email)
+    .fetch_optional(db)
+    .await?)
 }
 
 pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<User>> {

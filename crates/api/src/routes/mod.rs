@@ -1,15 +1,15 @@
 //! The routes: the Hex API under `/api` (every package route also under
-//! `/api/repos/REPO/…`), the repository under `/repo`, and `/health`.
+//! `/api/repos/REPO/…`), the repository under `/repo`, and `/health`. Each path is one
+//! resource holding its methods, so a known path with another method answers 405 with
+//! `Allow`; `HEAD` is answered as `GET` without a body (see [`crate::head_as_get`]).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpRequest, web};
+use actix_web::web::{self, delete, get, post, resource};
 
 use crate::error::ApiError;
-use crate::registry::RepositoryRegistry;
-use crate::state::AppState;
 
 mod audit;
 mod auth;
@@ -22,10 +22,9 @@ mod repo;
 mod repos;
 mod users;
 
-/// Registers every route.
+/// Registers every route of the API and the repository.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .configure(crate::pages::configure)
+    cfg.service(resource("/health").route(get().to(health)))
         .service(web::scope("/repo").configure(repo::configure))
         .service(
             web::scope("/api").wrap(from_fn(crate::rate_limit::limit)).wrap(from_fn(require_user_agent)).configure(api),
@@ -33,48 +32,58 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn api(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::post().to(users::create_user))
-        .route("/users/me", web::get().to(users::get_me))
-        .route("/users/me/audit-logs", web::get().to(audit::get_my_audit_logs))
-        .route("/users/{name}", web::get().to(users::get_user))
-        .route("/users/{name}/reset", web::post().to(users::reset_password))
-        .route("/keys", web::get().to(keys::list_keys))
-        .route("/keys", web::post().to(keys::create_key))
-        .route("/keys", web::delete().to(keys::delete_keys))
-        .route("/keys/{name}", web::get().to(keys::get_key))
-        .route("/keys/{name}", web::delete().to(keys::delete_key))
-        .route("/auth", web::get().to(auth::get_auth))
-        .route("/oauth/device_authorization", web::post().to(oauth::device_authorization))
-        .route("/oauth/token", web::post().to(oauth::token))
-        .route("/oauth/revoke", web::post().to(oauth::revoke))
-        .route("/oauth/revoke_by_hash", web::post().to(oauth::revoke_by_hash))
-        .route("/oauth/revoke_by_hash", web::get().to(oauth::revoke_by_hash))
-        .route("/orgs", web::get().to(orgs::list_orgs))
-        .route("/orgs/{name}", web::get().to(orgs::get_org))
-        .route("/orgs/{name}", web::post().to(orgs::update_org))
-        .route("/orgs/{name}/audit-logs", web::get().to(orgs::org_audit_logs))
-        .route("/orgs/{name}/keys", web::get().to(orgs::list_org_keys))
-        .route("/orgs/{name}/keys", web::post().to(orgs::create_org_key))
-        .route("/orgs/{name}/keys/{key}", web::delete().to(orgs::delete_org_key))
-        .route("/orgs/{name}/members", web::get().to(orgs::list_members))
-        .route("/orgs/{name}/members", web::post().to(orgs::set_member))
-        .route("/orgs/{name}/members/{username}", web::get().to(orgs::get_member))
-        .route("/orgs/{name}/members/{username}", web::post().to(orgs::set_member))
-        .route("/orgs/{name}/members/{username}", web::delete().to(orgs::remove_member))
-        .route("/repos", web::get().to(repos::list_repos))
-        .route("/repos/{name}", web::get().to(repos::get_repo))
+    cfg.service(resource("/users").route(post().to(users::create_user)))
+        .service(resource("/users/me").route(get().to(users::get_me)))
+        .service(resource("/users/me/audit-logs").route(get().to(audit::get_my_audit_logs)))
+        .service(resource("/users/{name}").route(get().to(users::get_user)))
+        .service(resource("/users/{name}/reset").route(post().to(users::reset_password)))
+        .service(
+            resource("/keys")
+                .route(get().to(keys::list_keys))
+                .route(post().to(keys::create_key))
+                .route(delete().to(keys::delete_keys)),
+        )
+        .service(resource("/keys/{name}").route(get().to(keys::get_key)).route(delete().to(keys::delete_key)))
+        .service(resource("/auth").route(get().to(auth::get_auth)))
+        .service(resource("/oauth/device_authorization").route(post().to(oauth::device_authorization)))
+        .service(resource("/oauth/token").route(post().to(oauth::token)))
+        .service(resource("/oauth/revoke").route(post().to(oauth::revoke)))
+        // Gleam sends GET
+        .service(
+            resource("/oauth/revoke_by_hash")
+                .route(post().to(oauth::revoke_by_hash))
+                .route(get().to(oauth::revoke_by_hash)),
+        )
+        .service(resource("/orgs").route(get().to(orgs::list_orgs)))
+        .service(resource("/orgs/{name}").route(get().to(orgs::get_org)).route(post().to(orgs::update_org)))
+        .service(resource("/orgs/{name}/audit-logs").route(get().to(orgs::org_audit_logs)))
+        .service(
+            resource("/orgs/{name}/keys").route(get().to(orgs::list_org_keys)).route(post().to(orgs::create_org_key)),
+        )
+        .service(resource("/orgs/{name}/keys/{key}").route(delete().to(orgs::delete_org_key)))
+        .service(
+            resource("/orgs/{name}/members").route(get().to(orgs::list_members)).route(post().to(orgs::add_member)),
+        )
+        .service(
+            resource("/orgs/{name}/members/{username}")
+                .route(get().to(orgs::get_member))
+                .route(post().to(orgs::set_member))
+                .route(delete().to(orgs::remove_member)),
+        )
+        .service(resource("/repos").route(get().to(repos::list_repos)))
+        .service(resource("/repos/{name}").route(get().to(repos::get_repo)))
         .service(web::scope("/repos/{repository}").configure(package_routes));
     package_routes(cfg);
 }
 
 /// The routes that exist both unprefixed and under `/repos/{repository}`.
 fn package_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/publish", web::post().to(releases::publish_release))
-        .route("/packages", web::get().to(packages::list_packages))
-        .route("/packages/{name}", web::get().to(packages::get_package))
-        .route("/packages/{name}/audit-logs", web::get().to(audit::get_package_audit_logs))
-        .route("/packages/{name}/releases", web::post().to(releases::publish_release))
-        .route("/packages/{name}/releases/{version}", web::get().to(releases::get_release));
+    cfg.service(resource("/publish").route(post().to(releases::publish_release)))
+        .service(resource("/packages").route(get().to(packages::list_packages)))
+        .service(resource("/packages/{name}").route(get().to(packages::get_package)))
+        .service(resource("/packages/{name}/audit-logs").route(get().to(audit::get_package_audit_logs)))
+        .service(resource("/packages/{name}/releases").route(post().to(releases::publish_release)))
+        .service(resource("/packages/{name}/releases/{version}").route(get().to(releases::get_release)));
 }
 
 async fn health() -> &'static str {
@@ -92,40 +101,12 @@ async fn require_user_agent(
     next.call(req).await
 }
 
-/// The repository of a request (the public one, or the one in `/repos/{repository}`), if the
-/// caller may read it: a private repository exists only for its members whose credentials
-/// reach it (a key with `repository:NAME`, `repositories` or API access). Anyone else gets the
-/// 404 of a repository that does not exist.
-pub(crate) async fn repository(
-    state: &AppState,
-    req: &HttpRequest,
-    principal: Option<&crate::principal::Principal>,
-) -> Result<std::sync::Arc<RepositoryRegistry>, ApiError> {
-    let repo = state.repository(req.match_info().get("repository")).await?.ok_or_else(ApiError::not_found)?;
-    if repo.public || can_read_private(state, &repo, principal).await? { Ok(repo) } else { Err(ApiError::not_found()) }
-}
-
-/// Whether the caller may read a private repository: a member whose grants reach it.
-pub(crate) async fn can_read_private(
-    state: &AppState,
-    repo: &RepositoryRegistry,
-    principal: Option<&crate::principal::Principal>,
-) -> Result<bool, ApiError> {
-    use hexyard_auth::Grants;
-    let Some(p) = principal else { return Ok(false) };
-    if !(p.permissions.allows_repository(&repo.name) || p.permissions.allows_api_read()) {
-        return Ok(false);
-    }
-    let Some(org) = hexyard_storage::orgs::get(&state.db, &repo.name).await? else { return Ok(false) };
-    match (&p.user, &p.organization) {
-        (Some(user), _) => Ok(hexyard_storage::orgs::role(&state.db, org.id, user.id).await?.is_some()),
-        // an organization's key reaches its own repository only
-        (None, Some(own)) => Ok(own.id == org.id),
-        (None, None) => Ok(false),
-    }
-}
-
 /// The 404 of every path no route takes.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found())
+}
+
+/// A page number from a query (1 when absent).
+fn page(raw: Option<&str>) -> Result<u32, ApiError> {
+    Ok(hexyard_service::packages::page(raw)?)
 }

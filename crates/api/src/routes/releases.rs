@@ -3,16 +3,14 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
-use hexyard_storage::{packages, releases};
+use hexyard_service::publish::{PublishRequest, publish};
+use hexyard_service::{Services, authz, packages, tfa};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::extract::ReleasePath;
+use crate::extract::{ReleasePath, RepositoryPath};
 use crate::media::Reply;
 use crate::principal::MaybePrincipal;
-use crate::publish::{PublishRequest, publish};
-use crate::routes::repository;
-use crate::state::AppState;
 use crate::views::{self, Urls};
 
 /// How much of an oversize upload is read (and dropped) before the connection is closed.
@@ -28,17 +26,33 @@ pub struct PublishQuery {
 /// true, as on hex.pm; modern clients send `replace=false` unless told `--replace`.
 #[tracing::instrument(skip_all)]
 pub async fn publish_release(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     req: HttpRequest,
     principal: MaybePrincipal,
+    repository: RepositoryPath,
     query: web::Query<PublishQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<Reply, ApiError> {
     // refuse before reading a byte of the body
     let principal = principal.required()?;
-    let repo = repository(&state, &req, Some(&principal)).await?;
-    crate::otp::require_write_otp(&state, &principal, req.headers()).await?;
-    let max = state.config.limits.max_tarball_size;
+    let repo = authz::readable_repository(&services, repository.name(), Some(&principal)).await?;
+    tfa::require_write_code(&services, &principal, principal.otp.as_deref()).await?;
+    let body = read_upload(&req, payload, services.settings.limits.max_tarball_size).await?;
+    let replace = query.replace.as_deref() != Some("false");
+    let url_name = req.match_info().get("name");
+    let published = publish(&services, PublishRequest { repo: &repo, url_name, replace, body, principal: &principal }).await?;
+
+    let urls = Urls { services: &services, repo: &repo };
+    let body = views::release(&urls, &published.package.name, &published.release, &published.requirements);
+    let location = urls.release(&published.package.name, &published.release.version);
+    let status = if published.replaced { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(Reply::ok(body).status(status).header(header::LOCATION, location))
+}
+
+/// Reads an upload of at most `max` bytes. An oversize body is read and dropped, so the client
+/// that sent it all gets the 413 rather than a reset connection; past [`DRAIN_LIMIT`] the
+/// connection is closed instead.
+async fn read_upload(req: &HttpRequest, mut payload: web::Payload, max: u64) -> Result<bytes::Bytes, ApiError> {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let mut too_large = declared.is_some_and(|n| n > max);
     let mut seen = 0u64;
@@ -46,8 +60,6 @@ pub async fn publish_release(
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("Bad request"))?;
         seen += chunk.len() as u64;
-        // an oversize body is read and dropped, so the client that sent it all gets the 413
-        // rather than a reset connection; past DRAIN_LIMIT the connection is closed instead
         if seen > DRAIN_LIMIT {
             break;
         }
@@ -56,37 +68,19 @@ pub async fn publish_release(
             body.extend_from_slice(&chunk);
         }
     }
-    if too_large {
-        return Err(ApiError::too_large());
-    }
-    let replace = query.replace.as_deref() != Some("false");
-    let url_name = req.match_info().get("name");
-    let published =
-        publish(&state, PublishRequest { repo: &repo, url_name, replace, body: body.freeze(), principal: &principal })
-            .await?;
-
-    let package = packages::get(&state.db, repo.id, &published.package).await?.ok_or_else(ApiError::not_found)?;
-    let release = releases::get(&state.db, package.id, &published.version).await?.ok_or_else(ApiError::not_found)?;
-    let requirements = releases::requirements_of_package(&state.db, package.id).await?;
-    let urls = Urls { state: &state, repo: &repo };
-    let body = views::release(&urls, &package.name, &release, &requirements);
-    let location = urls.release(&package.name, &release.version);
-    let status = if published.replaced { StatusCode::OK } else { StatusCode::CREATED };
-    Ok(Reply::ok(body).status(status).header(header::LOCATION, location))
+    if too_large { Err(ApiError::too_large()) } else { Ok(body.freeze()) }
 }
 
 /// `GET /api/packages/{name}/releases/{version}`.
 #[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
 pub async fn get_release(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    services: web::Data<Services>,
     principal: MaybePrincipal,
+    repository: RepositoryPath,
     path: ReleasePath,
 ) -> Result<Reply, ApiError> {
-    let repo = repository(&state, &req, principal.0.as_ref()).await?;
-    let package = packages::get(&state.db, repo.id, path.name.as_str()).await?.ok_or_else(ApiError::not_found)?;
-    let version = path.version.to_string();
-    let release = releases::get(&state.db, package.id, &version).await?.ok_or_else(ApiError::not_found)?;
-    let requirements = releases::requirements_of_package(&state.db, package.id).await?;
-    Ok(Reply::ok(views::release(&Urls { state: &state, repo: &repo }, &package.name, &release, &requirements)))
+    let found =
+        packages::release(&services, repository.name(), principal.as_ref(), &path.name, &path.version).await?;
+    let urls = Urls { services: &services, repo: &found.repo };
+    Ok(Reply::ok(views::release(&urls, &found.package.name, &found.release, &found.requirements)))
 }

@@ -3,69 +3,69 @@
 //! Content-Encoding header: every client gunzips them itself, and mix would do it twice.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HttpDate};
+use actix_web::web::{get, resource};
 use actix_web::{HttpRequest, HttpResponse, web};
-use hexyard_storage::blobs;
+use hexyard_service::registry::tarball_bytes;
+use hexyard_service::{RepositoryRegistry, Services, authz};
 
 use crate::error::ApiError;
-use std::sync::Arc;
-
 use crate::media::if_none_match;
-use crate::principal::{actor_of, authenticate};
-use crate::registry::RepositoryRegistry;
-use crate::state::AppState;
+use crate::principal::{authenticate, origin};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/repos/{org}").configure(routes)).configure(routes);
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/names", web::get().to(get_names))
-        .route("/versions", web::get().to(get_versions))
-        .route("/packages/{name}", web::get().to(get_package))
-        .route("/tarballs/{file}", web::get().to(get_tarball))
-        .route("/public_key", web::get().to(get_public_key));
+    cfg.service(resource("/names").route(get().to(get_names)))
+        .service(resource("/versions").route(get().to(get_versions)))
+        .service(resource("/packages/{name}").route(get().to(get_package)))
+        .service(resource("/tarballs/{file}").route(get().to(get_tarball)))
+        .service(resource("/public_key").route(get().to(get_public_key)));
 }
 
 /// The repository of a request: the public one, or an organization's under `/repos/{org}`,
 /// which answers only members whose credentials reach it. Everyone else gets a 404 — never a
 /// 401, which would start mix's interactive sign-in.
-async fn repo_of(state: &AppState, req: &HttpRequest) -> Result<Arc<RepositoryRegistry>, HttpResponse> {
-    let Some(org) = req.match_info().get("org") else { return Ok(state.public.clone()) };
-    let repo = match state.repository(Some(org)).await {
+async fn repo_of(services: &Services, req: &HttpRequest) -> Result<Arc<RepositoryRegistry>, HttpResponse> {
+    let Some(org) = req.match_info().get("org") else { return Ok(services.public().clone()) };
+    let repo = match services.repository(Some(org)).await {
         Ok(Some(repo)) if !repo.public => repo,
         Ok(_) => return Err(repo_not_found()),
-        Err(e) => return Err(actix_web::ResponseError::error_response(&e)),
+        Err(e) => return Err(actix_web::ResponseError::error_response(&ApiError::from(e))),
     };
-    let principal = authenticate(state, req.headers().get(header::AUTHORIZATION), actor_of(req)).await.ok().flatten();
-    match crate::routes::can_read_private(state, &repo, principal.as_ref()).await {
+    // bad credentials are the same as none here
+    let principal = authenticate(services, req.headers(), &origin(req)).await.ok().flatten();
+    match authz::may_read(services, &repo, principal.as_ref()).await {
         Ok(true) => Ok(repo),
         Ok(false) => Err(repo_not_found()),
-        Err(e) => Err(actix_web::ResponseError::error_response(&e)),
+        Err(e) => Err(actix_web::ResponseError::error_response(&ApiError::from(e))),
     }
 }
 
-async fn get_names(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    match repo_of(&state, &req).await {
-        Ok(repo) => resource(&repo, "names", &req),
+async fn get_names(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
+    match repo_of(&services, &req).await {
+        Ok(repo) => resource_response(&repo, "names", &req),
         Err(response) => response,
     }
 }
 
-async fn get_versions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    match repo_of(&state, &req).await {
-        Ok(repo) => resource(&repo, "versions", &req),
+async fn get_versions(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
+    match repo_of(&services, &req).await {
+        Ok(repo) => resource_response(&repo, "versions", &req),
         Err(response) => response,
     }
 }
 
-async fn get_package(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+async fn get_package(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
     let name = req.match_info().get("name").unwrap_or_default().to_owned();
-    match repo_of(&state, &req).await {
-        Ok(repo) => resource(&repo, &format!("packages/{name}"), &req),
+    match repo_of(&services, &req).await {
+        Ok(repo) => resource_response(&repo, &format!("packages/{name}"), &req),
         Err(response) => response,
     }
 }
@@ -83,7 +83,7 @@ fn not_modified(req: &HttpRequest, etag: &str, last_modified: SystemTime) -> boo
     })
 }
 
-fn resource(repo: &RepositoryRegistry, path: &str, req: &HttpRequest) -> HttpResponse {
+fn resource_response(repo: &RepositoryRegistry, path: &str, req: &HttpRequest) -> HttpResponse {
     let Some(resource) = repo.resource(path) else { return repo_not_found() };
     let mut builder = HttpResponse::Ok();
     builder
@@ -105,8 +105,8 @@ fn repo_not_found() -> HttpResponse {
     HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found")
 }
 
-async fn get_tarball(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let repo = match repo_of(&state, &req).await {
+async fn get_tarball(services: web::Data<Services>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let repo = match repo_of(&services, &req).await {
         Ok(repo) => repo,
         Err(response) => return Ok(response),
     };
@@ -120,22 +120,14 @@ async fn get_tarball(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     if if_none_match(req.headers(), &tarball.etag) {
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
-    let bytes = match state.tarballs.get(&tarball.outer_checksum) {
-        Some(bytes) => bytes,
-        None => {
-            let Some(bytes) = state.blobs.get(&blobs::tarball_key(&tarball.outer_checksum)).await? else {
-                tracing::error!(tarball = stem, "a release's tarball is missing from the blob store");
-                return Ok(repo_not_found());
-            };
-            state.tarballs.insert(&tarball.outer_checksum, bytes.clone());
-            bytes
-        }
-    };
-    Ok(builder.content_type("application/octet-stream").body(bytes))
+    match tarball_bytes(&services, &tarball).await? {
+        Some(bytes) => Ok(builder.content_type("application/octet-stream").body(bytes)),
+        None => Ok(repo_not_found()),
+    }
 }
 
-async fn get_public_key(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    match repo_of(&state, &req).await {
+async fn get_public_key(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
+    match repo_of(&services, &req).await {
         Ok(repo) => HttpResponse::Ok().content_type("application/x-pem-file").body(repo.public_key_pem()),
         Err(response) => response,
     }

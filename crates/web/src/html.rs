@@ -40,6 +40,13 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
         .body(html)
 }
 
+/// A time as the pages show it: ISO 8601 in UTC, to the second.
+pub fn timestamp(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let utc = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(t);
+    utc.format(&format).unwrap_or_else(|_| utc.to_string())
+}
+
 /// A hidden CSRF field.
 pub fn csrf_field(token: &str) -> String {
     format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(token))

@@ -1,4 +1,4 @@
-//! A repository's registry, served from memory: the signed, gzipped `/names`, `/versions` and
+//! One repository's registry, served from memory: the signed, gzipped `/names`, `/versions` and
 //! `/packages/NAME`, and the index of tarballs. Readers clone an `Arc` under a read lock that
 //! writers hold only to swap one entry in; building and signing happen outside it, so reads
 //! never wait on a publish. Each resource is also stored in Postgres so a restart serves at
@@ -15,7 +15,7 @@ use hexyard_storage::{PgPool, StorageError, packages, releases, resources};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, Notify};
 
-use crate::media::etag_of;
+use super::etag_of;
 
 /// One signed resource as served.
 #[derive(Debug, Clone)]

@@ -1,17 +1,17 @@
-//! Browser sessions: a random token in an HttpOnly, SameSite=Lax cookie, kept in Postgres only
-//! as its SHA-256, with a per-session CSRF token that every form posts back. Before sign-in, the
+//! Browser sessions: a random token in an HttpOnly, SameSite=Lax cookie (kept in Postgres only
+//! as its SHA-256 by the service), with a per-session CSRF token that every form posts back. Before sign-in, the
 //! sign-in form is protected by a double-submit cookie.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
-use hexyard_auth::tokens::sha256;
-use hexyard_storage::sessions::{self, Session};
-use hexyard_storage::users::{self, User};
+use hexyard_service::{Error, Services, sessions};
+use hexyard_storage::sessions::Session;
+use hexyard_storage::users::User;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::html::{esc, page};
 
 pub const SESSION_COOKIE: &str = "hexyard_session";
 pub const CSRF_COOKIE: &str = "hexyard_csrf";
@@ -24,30 +24,20 @@ pub struct Viewer(pub Option<(Session, User)>);
 #[derive(Debug, Clone)]
 pub struct PendingLogin(pub Option<(Session, User)>);
 
-async fn session_of(
-    req_state: Option<web::Data<AppState>>,
-    token: Option<String>,
-) -> Result<Option<(Session, User)>, ApiError> {
-    let state = req_state.ok_or_else(|| ApiError::internal("no application state"))?;
-    let Some(token) = token else { return Ok(None) };
-    let Some(session) = sessions::by_token(&state.db, &sha256(&token)).await? else { return Ok(None) };
-    let user = users::by_id(&state.db, session.user_id).await?;
-    Ok(user.map(|u| (session, u)))
-}
-
 /// The session of the request's cookie whose second factor is (`pending`) or is not awaited.
-fn session_with(
-    req: &HttpRequest,
-    pending: bool,
-) -> LocalBoxFuture<'static, Result<Option<(Session, User)>, ApiError>> {
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+fn session_with(req: &HttpRequest, pending: bool) -> LocalBoxFuture<'static, Result<Option<(Session, User)>, PageError>> {
+    let services = req.app_data::<web::Data<Services>>().cloned();
     let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-    Box::pin(async move { Ok(session_of(state, token).await?.filter(|(s, _)| s.tfa_pending == pending)) })
+    Box::pin(async move {
+        let services = services.ok_or_else(|| PageError::Service(Error::internal("pages", "no application state")))?;
+        let Some(token) = token else { return Ok(None) };
+        Ok(sessions::by_token(&services, &token).await?.filter(|(s, _)| s.tfa_pending == pending))
+    })
 }
 
 impl FromRequest for Viewer {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let found = session_with(req, false);
@@ -56,8 +46,8 @@ impl FromRequest for Viewer {
 }
 
 impl FromRequest for PendingLogin {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let found = session_with(req, true);
@@ -65,14 +55,15 @@ impl FromRequest for PendingLogin {
     }
 }
 
-/// Why a page answers with something else than itself.
+/// Why a page answers with something else than itself: the one mapping of the use cases'
+/// errors to pages.
 #[derive(Debug)]
 pub enum PageError {
     /// Not signed in: to the sign-in page, then back to this path.
     SignIn(String),
     /// A form posted without the session's CSRF token.
     Csrf,
-    Api(ApiError),
+    Service(Error),
 }
 
 impl std::fmt::Display for PageError {
@@ -80,35 +71,67 @@ impl std::fmt::Display for PageError {
         match self {
             PageError::SignIn(path) => write!(f, "sign in to see {path}"),
             PageError::Csrf => f.write_str("invalid CSRF token"),
-            PageError::Api(e) => e.fmt(f),
+            PageError::Service(e) => e.fmt(f),
         }
     }
 }
 
 impl actix_web::ResponseError for PageError {
-    fn status_code(&self) -> actix_web::http::StatusCode {
+    fn status_code(&self) -> StatusCode {
         match self {
-            PageError::SignIn(_) => actix_web::http::StatusCode::SEE_OTHER,
-            PageError::Csrf => actix_web::http::StatusCode::FORBIDDEN,
-            PageError::Api(e) => e.status,
+            PageError::SignIn(_) => StatusCode::SEE_OTHER,
+            PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::Service(e) => status_of(e),
         }
     }
 
-    fn error_response(&self) -> actix_web::HttpResponse {
+    fn error_response(&self) -> HttpResponse {
         match self {
             PageError::SignIn(path) => {
-                let encoded: String = super::form_urlencoded(path).collect();
-                super::redirect(&format!("/login?return_to={encoded}"))
+                let encoded: String = crate::form_urlencoded(path).collect();
+                crate::redirect(&format!("/login?return_to={encoded}"))
             }
-            PageError::Csrf => ApiError::forbidden("invalid CSRF token").error_response(),
-            PageError::Api(e) => e.error_response(),
+            PageError::Csrf => page(StatusCode::FORBIDDEN, "Forbidden", "<p class=\"error\">invalid CSRF token</p>"),
+            PageError::Service(e) => {
+                if e.is_internal() {
+                    tracing::error!(error = %e.chain(), "internal error");
+                }
+                let text = if e.is_internal() { "Something went wrong on our side.".to_owned() } else { message(e) };
+                page(status_of(e), "Error", &format!("<p class=\"error\">{}</p>", esc(&text)))
+            }
         }
     }
 }
 
-impl<E: Into<ApiError>> From<E> for PageError {
-    fn from(e: E) -> Self {
-        PageError::Api(e.into())
+fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::NotFound => StatusCode::NOT_FOUND,
+        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Error::MissingCredentials | Error::Unauthorized(_) | Error::TotpChallenge { .. } => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+        Error::Storage(_) | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What a person reads of an error: for invalid fields, `field message` each.
+pub fn message(e: &Error) -> String {
+    match e {
+        Error::NotFound => "not found".to_owned(),
+        Error::Invalid(fields) => fields
+            .iter()
+            .map(|(field, m)| format!("{field} {}", m.as_str().map_or_else(|| m.to_string(), str::to_owned)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        e => e.to_string(),
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        PageError::Service(e)
     }
 }
 
@@ -126,12 +149,12 @@ impl Viewer {
 }
 
 /// A cookie as every cookie of this site is set: HttpOnly, SameSite=Lax, Secure over https.
-pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+pub fn cookie(services: &Services, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.config.public_url.starts_with("https://"))
+        .secure(services.settings.public_url.starts_with("https://"))
         .finish()
 }
 

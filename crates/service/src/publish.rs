@@ -4,17 +4,13 @@
 //! a replaced release's old blob goes only once nothing points at it.
 
 use bytes::Bytes;
-use hexyard_auth::Grants;
 use hexyard_core::{HEXPM, PackageName};
 use hexyard_storage::{StorageError, audit, blobs, owners, packages, releases};
 use hexyard_tarball::{Metadata, Package};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::error::ApiError;
-use crate::principal::{Principal, not_authorized};
-use crate::registry::RepositoryRegistry;
-use crate::state::AppState;
+use crate::{Error, Principal, RepositoryRegistry, Result, Services, authz};
 
 /// What a publish request carries.
 #[derive(Debug)]
@@ -27,11 +23,12 @@ pub struct PublishRequest<'a> {
     pub principal: &'a Principal,
 }
 
-/// The committed release.
+/// The committed release, as stored.
 #[derive(Debug)]
 pub struct Published {
-    pub package: String,
-    pub version: String,
+    pub package: packages::Package,
+    pub release: releases::Release,
+    pub requirements: Vec<releases::Requirement>,
     pub replaced: bool,
 }
 
@@ -40,83 +37,54 @@ pub struct Published {
 const RELEASE_WINDOW: Duration = Duration::hours(1);
 const PACKAGE_WINDOW: Duration = Duration::hours(24);
 
-pub async fn publish(state: &AppState, req: PublishRequest<'_>) -> Result<Published, ApiError> {
-    let tarball =
-        hexyard_tarball::read(&req.body, &state.config.limits).map_err(|e| ApiError::field("tar", e.to_string()))?;
+pub async fn publish(services: &Services, req: PublishRequest<'_>) -> Result<Published> {
+    let tarball = hexyard_tarball::read(&req.body, &services.settings.limits)
+        .map_err(|e| Error::field("tar", e.to_string()))?;
     let meta = &tarball.metadata;
     let name = meta.name.as_str();
     if req.url_name.is_some_and(|n| n != name) {
-        return Err(ApiError::field("name", "metadata does not match package name"));
+        return Err(Error::field("name", "metadata does not match package name"));
     }
-    if !req.principal.permissions.allows_package(&req.repo.name, &state.public.name, name) {
-        return Err(not_authorized());
-    }
-    if req.principal.user.as_ref().is_some_and(|u| !u.email_verified) {
-        return Err(ApiError::forbidden("email not verified"));
-    }
-    // an organization's key publishes into its own repository only
-    if let Some(org) = &req.principal.organization
-        && org.repository_id != req.repo.id
+    let existing = packages::get(&services.db, req.repo.id, name).await?;
+    authz::may_publish(services, req.principal, req.repo, name, existing.as_ref()).await?;
+    if existing.is_none()
+        && let Err(e) = PackageName::parse(name)
     {
-        return Err(ApiError::not_found());
+        return Err(Error::field("name", e.to_string()));
     }
-    if !req.repo.public {
-        // an organization's packages follow its roles, not owners
-        let org = hexyard_storage::orgs::get(&state.db, &req.repo.name).await?.ok_or_else(ApiError::not_found)?;
-        let role = match &req.principal.user {
-            Some(user) => hexyard_storage::orgs::role(&state.db, org.id, user.id).await?,
-            None => Some("write".to_owned()),
-        };
-        match role.as_deref() {
-            Some("admin" | "write") => {}
-            Some(_) => return Err(ApiError::forbidden("account not authorized for this action")),
-            None => return Err(ApiError::not_found()),
-        }
-    }
-    let existing = packages::get(&state.db, req.repo.id, name).await?;
-    match &existing {
-        Some(_) if !req.repo.public => {}
-        Some(p) => {
-            let level = owners::level(&state.db, p.id, req.principal.user()?.id).await?;
-            if level.is_none() {
-                return Err(ApiError::forbidden("account not authorized for this action"));
-            }
-        }
-        None => {
-            if let Err(e) = PackageName::parse(name) {
-                return Err(ApiError::field("name", e.to_string()));
-            }
-        }
-    }
-    let requirements = check_rules(state, req.repo, &tarball).await?;
+    let requirements = check_rules(services, req.repo, &tarball).await?;
 
     // the blob first: a release never names a tarball that is not there
     let blob_key = blobs::tarball_key(&tarball.outer_checksum);
-    state.blobs.put(&blob_key, req.body.clone()).await?;
-    let outcome = commit(state, &req, &tarball, &requirements).await;
+    services.blobs.put(&blob_key, req.body.clone()).await?;
+    let outcome = commit(services, &req, &tarball, &requirements).await;
     let replaced_checksum = match outcome {
         Ok(old) => old,
         Err(e) => {
-            remove_unused_blob(state, &tarball.outer_checksum).await;
+            remove_unused_blob(services, &tarball.outer_checksum).await;
             return Err(e);
         }
     };
     if let Some(old) = replaced_checksum.as_ref().filter(|old| old.as_slice() != tarball.outer_checksum) {
-        remove_unused_blob(state, old).await;
+        remove_unused_blob(services, old).await;
     }
 
-    req.repo.rebuild_package(&state.db, name).await?;
+    req.repo.rebuild_package(&services.db, name).await?;
     req.repo.index_changed();
     tracing::info!(package.name = name, version = %meta.version, repository = req.repo.name, "published {name} {}", meta.version);
-    Ok(Published { package: name.to_owned(), version: meta.version.to_string(), replaced: replaced_checksum.is_some() })
+    let version = meta.version.to_string();
+    let package = packages::get(&services.db, req.repo.id, name).await?.ok_or(Error::NotFound)?;
+    let release = releases::get(&services.db, package.id, &version).await?.ok_or(Error::NotFound)?;
+    let requirements = releases::requirements_of_package(&services.db, package.id).await?;
+    Ok(Published { package, release, requirements, replaced: replaced_checksum.is_some() })
 }
 
 /// hex.pm's metadata rules, and the dependencies' repositories; returns the requirements to store.
 async fn check_rules(
-    state: &AppState,
+    services: &Services,
     repo: &RepositoryRegistry,
     tarball: &Package,
-) -> Result<Vec<releases::Requirement>, ApiError> {
+) -> Result<Vec<releases::Requirement>> {
     let meta = &tarball.metadata;
     let mut errors = Map::new();
     if repo.public {
@@ -142,8 +110,8 @@ async fn check_rules(
     // a dependency without a repository is in this repository when it exists here, else on hex.pm;
     // an organization's package may also depend on the instance's public repository
     let names: Vec<String> = meta.requirements.iter().map(|d| d.name.to_string()).collect();
-    let local = packages::existing(&state.db, repo.id, &names).await?;
-    let public = if repo.public { Vec::new() } else { packages::existing(&state.db, state.public.id, &names).await? };
+    let local = packages::existing(&services.db, repo.id, &names).await?;
+    let public = if repo.public { Vec::new() } else { packages::existing(&services.db, services.public().id, &names).await? };
     let mut dep_errors = Map::new();
     let mut requirements = Vec::new();
     for dep in &meta.requirements {
@@ -153,12 +121,12 @@ async fn check_rules(
             None if local.contains(&dep_name) => repo.name.clone(),
             None => HEXPM.to_owned(),
         };
-        let from_public = !repo.public && dep_repo == state.public.name;
+        let from_public = !repo.public && dep_repo == services.public().name;
         if dep_repo != HEXPM && dep_repo != repo.name && !from_public {
             let allowed = if repo.public {
                 format!("\"{HEXPM}\" or \"{}\"", repo.name)
             } else {
-                format!("\"{HEXPM}\", \"{}\" or \"{}\"", state.public.name, repo.name)
+                format!("\"{HEXPM}\", \"{}\" or \"{}\"", services.public().name, repo.name)
             };
             let message = format!("dependencies can only belong to repository {allowed}, got: {dep_repo:?}");
             dep_errors.insert(dep_name.clone(), json!(message));
@@ -178,7 +146,7 @@ async fn check_rules(
     if !dep_errors.is_empty() {
         errors.insert("requirements".into(), Value::Object(dep_errors));
     }
-    if errors.is_empty() { Ok(requirements) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() { Ok(requirements) } else { Err(Error::Invalid(errors)) }
 }
 
 fn valid_link(url: &str) -> bool {
@@ -207,14 +175,14 @@ fn release_meta(meta: &Metadata) -> Value {
 
 /// The transaction; returns the outer checksum of the release it replaced, if any.
 async fn commit(
-    state: &AppState,
+    services: &Services,
     req: &PublishRequest<'_>,
     tarball: &Package,
     requirements: &[releases::Requirement],
-) -> Result<Option<Vec<u8>>, ApiError> {
+) -> Result<Option<Vec<u8>>> {
     let meta = &tarball.metadata;
     let version = meta.version.to_string();
-    let mut tx = state.db.begin().await?;
+    let mut tx = services.db.begin().await?;
     let (package_id, created) = packages::upsert(&mut tx, req.repo.id, meta.name.as_str(), &package_meta(meta)).await?;
     let new = releases::NewRelease {
         package_id,
@@ -227,13 +195,13 @@ async fn commit(
     let (release_id, replaced) = match releases::get_for_update(&mut tx, package_id, &version).await? {
         Some((id, old_checksum, inserted_at)) => {
             if !req.replace {
-                return Err(ApiError::field(
+                return Err(Error::field(
                     "inserted_at",
                     "must include the --replace flag to update an existing release",
                 ));
             }
-            if req.repo.public && !editable(state, package_id, inserted_at).await? {
-                return Err(ApiError::field(
+            if req.repo.public && !editable(services, package_id, inserted_at).await? {
+                return Err(Error::field(
                     "inserted_at",
                     "can only modify a release up to one hour after publication",
                 ));
@@ -244,7 +212,7 @@ async fn commit(
         None => match releases::insert(&mut tx, &new).await {
             Ok(id) => (id, None),
             Err(e) if e.is_unique_violation("releases_package_id_version_key") => {
-                return Err(ApiError::field("version", "has already been published"));
+                return Err(Error::field("version", "has already been published"));
             }
             Err(e) => return Err(e.into()),
         },
@@ -261,26 +229,26 @@ async fn commit(
     audit::record(&mut *tx, &req.principal.actor, "release.publish", params).await?;
     tx.commit().await.map_err(|e| match StorageError::from(e) {
         e if e.is_unique_violation("releases_package_id_version_key") => {
-            ApiError::field("version", "has already been published")
+            Error::field("version", "has already been published")
         }
         e => e.into(),
     })?;
     Ok(replaced)
 }
 
-async fn editable(state: &AppState, package_id: i64, release_inserted_at: OffsetDateTime) -> Result<bool, ApiError> {
+async fn editable(services: &Services, package_id: i64, release_inserted_at: OffsetDateTime) -> Result<bool> {
     let now = OffsetDateTime::now_utc();
     if now - release_inserted_at <= RELEASE_WINDOW {
         return Ok(true);
     }
-    let created = packages::inserted_at(&state.db, package_id).await?;
+    let created = packages::inserted_at(&services.db, package_id).await?;
     Ok(created.is_some_and(|t| now - t <= PACKAGE_WINDOW))
 }
 
-async fn remove_unused_blob(state: &AppState, outer_checksum: &[u8]) {
-    match releases::checksum_in_use(&state.db, outer_checksum).await {
+async fn remove_unused_blob(services: &Services, outer_checksum: &[u8]) {
+    match releases::checksum_in_use(&services.db, outer_checksum).await {
         Ok(false) => {
-            if let Err(e) = state.blobs.delete(&blobs::tarball_key(outer_checksum)).await {
+            if let Err(e) = services.blobs.delete(&blobs::tarball_key(outer_checksum)).await {
                 tracing::warn!(error = %e, "removing an unused tarball failed");
             }
         }

@@ -103,17 +103,8 @@ impl Embedded {
     }
 
     fn ensure_database(&self) -> anyhow::Result<()> {
-        let psql = |sql: &str| {
-            self.command(self.bin("psql"))
-                .arg("-h")
-                .arg(&self.socket_dir)
-                .args(["-U", NAME, "-d", "postgres", "-tAc", sql])
-                .output()
-        };
-        let exists = psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{NAME}'"))?;
-        check(&exists, "psql")?;
-        if String::from_utf8_lossy(&exists.stdout).trim() != "1" {
-            check(&psql(&format!("CREATE DATABASE {NAME}"))?, "creating the database")?;
+        if self.psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{NAME}'"))? != "1" {
+            self.psql(&format!("CREATE DATABASE {NAME}")).context("creating the database")?;
         }
         Ok(())
     }
@@ -130,6 +121,24 @@ impl Embedded {
             cmd.uid(uid).gid(gid);
         }
         cmd
+    }
+
+    /// Leaves the cluster running when this is dropped, even if this process started it (the
+    /// test databases share one cluster across test processes).
+    pub fn keep_running(&mut self) {
+        self.started_here = false;
+    }
+
+    /// Runs SQL on the cluster's `postgres` database as the superuser, with `psql`.
+    pub fn psql(&self, sql: &str) -> anyhow::Result<String> {
+        let out = self
+            .command(self.bin("psql"))
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .args(["-U", NAME, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-tAc", sql])
+            .output()?;
+        check(&out, "psql")?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
     /// Stops the cluster if this process started it.

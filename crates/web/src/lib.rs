@@ -1,19 +1,16 @@
-//! The web pages: sign in and out, the device verification page of the OAuth device flow, and
-//! a small account page to list and revoke keys and sessions. Server-rendered; the full web UI
-//! comes later.
+//! The people-facing pages of hexyard: sign in and out, the device verification page of the
+//! OAuth device flow, two-factor settings, the pages behind the links of mails, and a small
+//! account page to list and revoke keys and sessions. Server-rendered, no JavaScript; each
+//! handler calls the use cases of `hexyard_service` and renders HTML.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
+use actix_web::web::{get, post, resource};
 use actix_web::{HttpRequest, HttpResponse, web};
-use hexyard_auth::tokens::{normalize_user_code, random_token, sha256};
-use hexyard_storage::{audit, keys, oauth, sessions, users};
+use hexyard_service::oauth::{self, Decision};
+use hexyard_service::sessions::{self, SignIn};
+use hexyard_service::{Services, keys, orgs};
 use serde::Deserialize;
-use serde_json::json;
-use time::{Duration, OffsetDateTime};
-
-use crate::error::ApiError;
-use crate::principal::actor_of;
-use crate::state::AppState;
 
 mod email;
 mod html;
@@ -23,30 +20,33 @@ mod tfa;
 use html::{csrf_field, esc, page};
 use session::{CSRF_COOKIE, PageError, SESSION_COOKIE, Viewer, cookie, csrf_ok, safe_return_to};
 
-const SESSION_LIFETIME: Duration = Duration::days(30);
-
+/// Registers every page.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(account))
-        .route("/login", web::get().to(login_form))
-        .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout))
-        .route("/oauth/device", web::get().to(device_form))
-        .route("/oauth/device", web::post().to(device_decide))
-        .route("/email/verify", web::get().to(email::verify_email))
-        .route("/password/new", web::get().to(email::new_password_form))
-        .route("/password/new", web::post().to(email::new_password))
-        .route("/login/tfa", web::get().to(tfa::second_factor_form))
-        .route("/login/tfa", web::post().to(tfa::second_factor))
-        .route("/account/tfa", web::get().to(tfa::settings))
-        .route("/account/tfa/enable", web::post().to(tfa::enable))
-        .route("/account/tfa/disable", web::post().to(tfa::disable))
-        .route("/account/orgs", web::post().to(create_org))
-        .route("/account/keys/revoke", web::post().to(revoke_key))
-        .route("/account/sessions/revoke", web::post().to(revoke_session));
+    cfg.service(resource("/").route(get().to(account)))
+        .service(resource("/login").route(get().to(login_form)).route(post().to(login)))
+        .service(resource("/logout").route(post().to(logout)))
+        .service(resource("/oauth/device").route(get().to(device_form)).route(post().to(device_decide)))
+        .service(resource("/email/verify").route(get().to(email::verify_email)))
+        .service(resource("/password/new").route(get().to(email::new_password_form)).route(post().to(email::new_password)))
+        .service(resource("/login/tfa").route(get().to(tfa::second_factor_form)).route(post().to(tfa::second_factor)))
+        .service(resource("/account/tfa").route(get().to(tfa::settings)))
+        .service(resource("/account/tfa/enable").route(post().to(tfa::enable)))
+        .service(resource("/account/tfa/disable").route(post().to(tfa::disable)))
+        .service(resource("/account/orgs").route(post().to(create_org)))
+        .service(resource("/account/keys/revoke").route(post().to(revoke_key)))
+        .service(resource("/account/sessions/revoke").route(post().to(revoke_session)));
 }
 
 pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
+}
+
+/// Where a browser request came from: the connection's address and the User-Agent.
+pub(crate) fn origin(req: &HttpRequest) -> hexyard_service::Origin {
+    hexyard_service::Origin {
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
 }
 
 /// Percent-encodes a query value.
@@ -63,12 +63,12 @@ pub struct LoginQuery {
     return_to: Option<String>,
 }
 
-async fn login_form(state: web::Data<AppState>, query: web::Query<LoginQuery>) -> HttpResponse {
-    login_page(&state, query.return_to.as_deref(), None)
+async fn login_form(services: web::Data<Services>, query: web::Query<LoginQuery>) -> HttpResponse {
+    login_page(&services, query.return_to.as_deref(), None)
 }
 
-fn login_page(state: &AppState, return_to: Option<&str>, error: Option<&str>) -> HttpResponse {
-    let csrf = random_token(16);
+fn login_page(services: &Services, return_to: Option<&str>, error: Option<&str>) -> HttpResponse {
+    let csrf = sessions::new_csrf_token();
     let error = error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default();
     let body = format!(
         "{error}<form method=\"post\" action=\"/login\">{}\
@@ -81,7 +81,7 @@ fn login_page(state: &AppState, return_to: Option<&str>, error: Option<&str>) ->
     );
     let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
     let mut response = page(status, "Sign in", &body);
-    response.add_cookie(&cookie(state, CSRF_COOKIE, csrf)).ok();
+    response.add_cookie(&cookie(services, CSRF_COOKIE, csrf)).ok();
     response
 }
 
@@ -94,55 +94,31 @@ pub struct LoginForm {
 }
 
 async fn login(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     req: HttpRequest,
     form: web::Form<LoginForm>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
     let expected = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
     if !csrf_ok(&expected, form.csrf.as_deref()) {
-        return Ok(login_page(&state, form.return_to.as_deref(), Some("the form expired, please try again")));
+        return Ok(login_page(&services, form.return_to.as_deref(), Some("the form expired, please try again")));
     }
-    // hex.pm's throttle: 10 sign-in attempts per 15 minutes from one address
-    let ip = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
-    if !crate::rate_limit::attempt(&state, &format!("login:{ip}"), 10, 15 * 60).await? {
-        return Ok(page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Sign in",
-            "<p class=\"error\">Too many attempts. Try again later.</p>",
-        ));
-    }
-    let user = users::by_name_or_email(&state.db, form.username.trim()).await?;
-    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = form.password.clone();
-    let ok = match hash {
-        Some(hash) => tokio::task::spawn_blocking(move || hexyard_auth::verify_password(&password, &hash))
-            .await
-            .map_err(ApiError::internal)?,
-        None => false,
+    let (token, tfa_pending) = match sessions::sign_in(&services, &form.username, form.password, &origin(&req)).await? {
+        SignIn::Started { token, tfa_pending } => (token, tfa_pending),
+        SignIn::Throttled => {
+            let body = "<p class=\"error\">Too many attempts. Try again later.</p>";
+            return Ok(page(StatusCode::TOO_MANY_REQUESTS, "Sign in", body));
+        }
+        SignIn::WrongPassword => {
+            let error = Some("invalid username and password combination");
+            return Ok(login_page(&services, form.return_to.as_deref(), error));
+        }
     };
-    let Some(user) = user.filter(|_| ok) else {
-        return Ok(login_page(&state, form.return_to.as_deref(), Some("invalid username and password combination")));
-    };
-    let token = random_token(32);
-    let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
-    // with 2FA on, the session is only half open until the code is given
-    let tfa_pending = hexyard_storage::tfa::get(&state.db, user.id).await?.is_some_and(|t| t.enabled);
-    let new = sessions::NewSession {
-        user_id: user.id,
-        token_hash: &sha256(&token),
-        csrf_token: &random_token(16),
-        ip: actor.ip.as_deref(),
-        user_agent: actor.user_agent.as_deref(),
-        expires_at: OffsetDateTime::now_utc() + SESSION_LIFETIME,
-        tfa_pending,
-    };
-    sessions::create(&state.db, &new).await?;
-    audit::record(&state.db, &actor, "session.create", json!({})).await?;
     let next = safe_return_to(form.return_to.as_deref());
     let next =
         if tfa_pending { format!("/login/tfa?return_to={}", form_urlencoded(&next).collect::<String>()) } else { next };
     let mut response = redirect(&next);
-    response.add_cookie(&cookie(&state, SESSION_COOKIE, token)).ok();
+    response.add_cookie(&cookie(&services, SESSION_COOKIE, token)).ok();
     Ok(response)
 }
 
@@ -152,43 +128,43 @@ pub struct CsrfForm {
 }
 
 async fn logout(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     viewer: Viewer,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     if let Some((session, user)) = viewer.0
         && csrf_ok(&session.csrf_token, form.csrf.as_deref())
     {
-        sessions::revoke(&state.db, user.id, session.id).await?;
+        sessions::revoke(&services, user.id, session.id).await?;
     }
     let mut response = redirect("/login");
-    response.add_removal_cookie(&cookie(&state, SESSION_COOKIE, String::new())).ok();
+    response.add_removal_cookie(&cookie(&services, SESSION_COOKIE, String::new())).ok();
     Ok(response)
 }
 
 /// The account page: keys and sessions, each revocable.
-async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, PageError> {
+async fn account(services: web::Data<Services>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, PageError> {
     let (session, user) = viewer.signed_in(&req)?;
+    let account = sessions::account(&services, user.id).await?;
     let csrf = csrf_field(&session.csrf_token);
     let mut body = format!(
         "<p>Signed in as <strong>{}</strong>.</p><form method=\"post\" action=\"/logout\">{csrf}<button>Sign out</button></form>",
         esc(&user.username)
     );
-    let tfa_on = hexyard_storage::tfa::get(&state.db, user.id).await?.is_some_and(|t| t.enabled);
     body.push_str(&format!(
         "<p>Two-factor authentication is <strong>{}</strong>. <a href=\"/account/tfa\">Manage</a></p>",
-        if tfa_on { "on" } else { "off" }
+        if account.tfa_enabled { "on" } else { "off" }
     ));
     body.push_str("<h2>Organizations</h2><ul>");
-    for (org, role) in hexyard_storage::orgs::of_user(&state.db, user.id).await? {
-        body.push_str(&format!("<li>{} ({})</li>", esc(&org.name), esc(&role)));
+    for (org, role) in &account.organizations {
+        body.push_str(&format!("<li>{} ({})</li>", esc(&org.name), role.as_str()));
     }
     body.push_str(&format!(
         "</ul><form method=\"post\" action=\"/account/orgs\">{csrf}<label>New organization \
          <input name=\"name\" pattern=\"[a-z0-9_]{{3,64}}\" required></label><button>Create</button></form>"
     ));
     body.push_str("<h2>API keys</h2><table><tr><th>name</th><th>permissions</th><th>last used</th><th></th></tr>");
-    for key in keys::list(&state.db, keys::Owner::User(user.id)).await? {
+    for key in &account.keys {
         let permissions: Vec<String> = key
             .permissions
             .0
@@ -203,17 +179,17 @@ async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -
              <input type=\"hidden\" name=\"name\" value=\"{}\"><button>Revoke</button></form></td></tr>",
             esc(&key.name),
             esc(&permissions.join(" ")),
-            key.last_used_at.map_or_else(|| "never".to_owned(), crate::views::timestamp),
+            key.last_used_at.map_or_else(|| "never".to_owned(), html::timestamp),
             esc(&key.name),
         ));
     }
     body.push_str("</table><h2>Sessions</h2><table><tr><th>started</th><th>from</th><th></th></tr>");
-    for s in sessions::of_user(&state.db, user.id).await? {
+    for s in &account.sessions {
         let this = if s.id == session.id { " (this one)" } else { "" };
         body.push_str(&format!(
             "<tr><td>{}{this}</td><td>{}</td><td><form method=\"post\" action=\"/account/sessions/revoke\">{csrf}\
              <input type=\"hidden\" name=\"id\" value=\"{}\"><button>Revoke</button></form></td></tr>",
-            crate::views::timestamp(s.inserted_at),
+            html::timestamp(s.inserted_at),
             esc(s.user_agent.as_deref().unwrap_or("unknown")),
             s.id,
         ));
@@ -229,16 +205,13 @@ pub struct RevokeKeyForm {
 }
 
 async fn revoke_key(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<RevokeKeyForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    if keys::revoke(&state.db, keys::Owner::User(user.id), &form.name).await?.is_some() {
-        let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
-        audit::record(&state.db, &actor, "key.remove", json!({"name": form.name})).await?;
-    }
+    keys::revoke_from_page(&services, user.id, &form.name, &origin(&req).actor(Some(user.id))).await?;
     Ok(redirect("/"))
 }
 
@@ -249,13 +222,13 @@ pub struct RevokeSessionForm {
 }
 
 async fn revoke_session(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<RevokeSessionForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    sessions::revoke(&state.db, user.id, form.id).await?;
+    sessions::revoke(&services, user.id, form.id).await?;
     Ok(redirect("/"))
 }
 
@@ -266,27 +239,23 @@ pub struct DeviceQuery {
 
 /// The device verification page: enter or confirm the code, see the scopes, approve or deny.
 async fn device_form(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
     query: web::Query<DeviceQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (session, _) = viewer.signed_in(&req)?;
     let csrf = csrf_field(&session.csrf_token);
-    let code = query.user_code.as_deref().map(normalize_user_code).unwrap_or_default();
-    let device = if code.is_empty() { None } else { oauth::device_by_user_code(&state.db, &code).await? };
-    let live = device.filter(|d| d.status == "pending" && d.expires_at > OffsetDateTime::now_utc());
-    let Some(device) = live else {
-        let note = if code.is_empty() { "" } else { "<p class=\"error\">That code is unknown, used or expired.</p>" };
+    let typed = query.user_code.as_deref().unwrap_or_default();
+    let Some(device) = oauth::pending_device(&services, typed).await? else {
+        let unknown = !typed.trim().is_empty();
+        let note = if unknown { "<p class=\"error\">That code is unknown, used or expired.</p>" } else { "" };
         let body = format!(
             "{note}<form method=\"get\" action=\"/oauth/device\"><label>Code shown by your terminal \
              <input name=\"user_code\" autocomplete=\"off\" required></label><button>Continue</button></form>"
         );
-        return Ok(page(
-            if code.is_empty() { StatusCode::OK } else { StatusCode::NOT_FOUND },
-            "Authorize a device",
-            &body,
-        ));
+        let status = if unknown { StatusCode::NOT_FOUND } else { StatusCode::OK };
+        return Ok(page(status, "Authorize a device", &body));
     };
     let scopes: String = device.scopes.iter().map(|s| format!("<li><code>{}</code></li>", esc(s))).collect();
     let body = format!(
@@ -310,31 +279,20 @@ pub struct DeviceForm {
 }
 
 async fn device_decide(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<DeviceForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    let code = normalize_user_code(&form.user_code);
-    let Some(device) = oauth::device_by_user_code(&state.db, &code).await? else {
-        return Ok(page(StatusCode::NOT_FOUND, "Authorize a device", "<p class=\"error\">That code is unknown.</p>"));
-    };
     let approve = form.decision == "approve";
-    let decided = oauth::decide(&state.db, device.id, user.id, approve, &device.scopes).await?;
-    if !decided {
-        return Ok(page(
-            StatusCode::CONFLICT,
-            "Authorize a device",
-            "<p class=\"error\">That code was already used or has expired.</p>",
-        ));
-    }
-    let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
-    let action = if approve { "oauth.device.approve" } else { "oauth.device.deny" };
-    audit::record(&state.db, &actor, action, json!({"client_id": device.client_id, "scopes": device.scopes})).await?;
-    let text =
-        if approve { "Approved: you can return to your terminal." } else { "Denied: the device gets no access." };
-    Ok(page(StatusCode::OK, "Authorize a device", &format!("<p>{text}</p>")))
+    let (status, text) = match oauth::decide(&services, user.id, &form.user_code, approve, &origin(&req)).await? {
+        Decision::Approved => (StatusCode::OK, "<p>Approved: you can return to your terminal.</p>"),
+        Decision::Denied => (StatusCode::OK, "<p>Denied: the device gets no access.</p>"),
+        Decision::Unknown => (StatusCode::NOT_FOUND, "<p class=\"error\">That code is unknown.</p>"),
+        Decision::Stale => (StatusCode::CONFLICT, "<p class=\"error\">That code was already used or has expired.</p>"),
+    };
+    Ok(page(status, "Authorize a device", text))
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,26 +303,23 @@ pub struct OrgForm {
 
 /// Creates an organization with the signed-in user as its admin.
 async fn create_org(
-    state: web::Data<AppState>,
+    services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
     form: web::Form<OrgForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    let actor = audit::Actor { user_id: Some(user.id), ..actor_of(&req) };
     let name = form.name.trim();
-    match crate::organizations::create(&state.db, &state.key_sealer, &state.public.name, name, user.id, 10, &actor)
-        .await
-    {
+    match orgs::create(&services, name, user.id, 10, &origin(&req).actor(Some(user.id))).await {
         Ok(_) => Ok(redirect("/")),
-        Err(crate::organizations::CreateError::Internal(e)) => Err(e.into()),
+        Err(e) if e.is_internal() => Err(e.into()),
         Err(e) => Ok(page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Your account",
             &format!(
                 "<p class=\"error\">Organization {}: {}. <a href=\"/\">Back</a></p>",
                 esc(name),
-                esc(&e.to_string())
+                esc(&session::message(&e))
             ),
         )),
     }

@@ -1,0 +1,78 @@
+//! One log line per request — method, path (never the query, which may carry keys), status,
+//! duration and a request id, never a header — and the request id on every line logged while
+//! the request is handled (so an internal error's whole chain can be found by it). A panic in
+//! a handler is caught here and answered with a 500: never a dropped connection.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError};
+use futures_util::FutureExt;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+
+/// The header that carries the request id back to the client, to quote in a report.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request id: unique within this process's life, and unlikely to repeat across restarts
+/// (its high bits come from the start time).
+fn next_id() -> String {
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let start = *START.get_or_init(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) & 0xffff_ffff
+    });
+    format!("{start:08x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The middleware: the outermost layer of the app.
+pub async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let id = next_id();
+    let span = tracing::info_span!("request", id = %id);
+    let (method, path) = (req.method().to_string(), req.path().to_owned());
+    let http_request = req.request().clone();
+    let started = Instant::now();
+    let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().instrument(span.clone()).await;
+    let mut response = match outcome {
+        Ok(Ok(res)) => res.map_into_boxed_body(),
+        Ok(Err(e)) => ServiceResponse::new(http_request, e.error_response()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let response: HttpResponse = span.in_scope(|| ApiError::internal(format!("a handler panicked: {message}")))
+                .error_response();
+            ServiceResponse::new(http_request, response)
+        }
+    };
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(target: "hexyard::access", method, path, status, duration_ms, "request"));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// `HEAD` is `GET` without a body: the route of `GET` answers it, and the HTTP layer, which
+/// knows the request was a `HEAD`, sends the headers (with the length) and no body.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}

@@ -1,0 +1,138 @@
+//! The use cases of hexyard, with no HTTP: publishing, accounts and keys, organizations, OAuth
+//! and sessions, and the signed registry served from memory. The API, the web pages and the
+//! admin commands all call these functions, never storage directly for a write; authorization
+//! decisions live in [`authz`], failures in one [`Error`].
+
+pub mod audit;
+pub mod authz;
+pub mod blob_cache;
+pub mod error;
+pub mod keys;
+pub mod mail;
+pub mod oauth;
+pub mod orgs;
+pub mod packages;
+pub mod principal;
+pub mod publish;
+pub mod registry;
+pub mod sessions;
+pub mod tfa;
+pub mod throttle;
+pub mod users;
+
+use std::sync::Arc;
+
+use hexyard_auth::ServerSecret;
+use hexyard_registry::SigningKey;
+use hexyard_storage::PgPool;
+use hexyard_storage::blobs::BlobStore;
+use hexyard_tarball::Limits;
+
+pub use error::{Error, Result};
+pub use principal::{Origin, Principal};
+pub use registry::{Registries, RepositoryRegistry};
+pub use throttle::RateLimits;
+
+/// Settings of the use cases.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// External base URL, without a trailing slash.
+    pub public_url: String,
+    pub limits: Limits,
+    pub rate_limits: RateLimits,
+    /// OAuth clients allowed to start the device flow: (client id, name shown to the user).
+    pub oauth_clients: Vec<(String, String)>,
+}
+
+/// The public OAuth clients every installation knows: the Hex CLI (mix) and Gleam.
+pub fn default_oauth_clients() -> Vec<(String, String)> {
+    vec![
+        ("78ea6566-89fd-481e-a1d6-7d9d78eacca8".to_owned(), "Hex CLI".to_owned()),
+        ("877731e8-cb88-45e1-9b84-9214de7da421".to_owned(), "Gleam".to_owned()),
+    ]
+}
+
+/// What the use cases need to start.
+#[derive(Debug)]
+pub struct Init {
+    pub db: PgPool,
+    pub blobs: BlobStore,
+    pub settings: Settings,
+    /// The server secret: API keys are HMACs under it, sealed secrets use keys derived from it.
+    pub secret: String,
+    /// The instance's public repository and its signing key.
+    pub repository: String,
+    pub signing_key: SigningKey,
+    pub mailer: mail::Mailer,
+}
+
+/// Everything the use cases share: the database, the blob store, secrets, the registries.
+#[derive(Debug)]
+pub struct Services {
+    pub db: PgPool,
+    pub blobs: BlobStore,
+    pub settings: Settings,
+    pub(crate) secret: ServerSecret,
+    /// Seals TOTP secrets at rest.
+    pub(crate) tfa_sealer: hexyard_totp::Sealer,
+    /// Seals organizations' repository signing keys at rest.
+    pub(crate) key_sealer: hexyard_totp::Sealer,
+    pub mailer: mail::Mailer,
+    pub registries: Registries,
+    /// Recently served tarballs.
+    pub tarballs: blob_cache::BlobCache,
+}
+
+/// What sealed repository keys are derived for.
+const REPOSITORY_KEY_PURPOSE: &[u8] = b"hexyard repository signing key";
+
+/// How much memory recently served tarballs may take.
+pub const TARBALL_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+impl Services {
+    /// Makes sure the public repository exists and sets everything up; nothing is loaded into
+    /// memory and nothing runs in the background until [`Services::start`].
+    pub async fn open(init: Init) -> Result<Services> {
+        let repo = hexyard_storage::repositories::ensure(&init.db, &init.repository, true).await?;
+        let public = Arc::new(RepositoryRegistry::new(repo.id, repo.name, true, init.signing_key));
+        let key_sealer = hexyard_totp::Sealer::with_purpose(REPOSITORY_KEY_PURPOSE, init.secret.as_bytes());
+        Ok(Services {
+            db: init.db,
+            blobs: init.blobs,
+            settings: init.settings,
+            secret: ServerSecret::new(init.secret.as_bytes()),
+            tfa_sealer: hexyard_totp::Sealer::new(init.secret.as_bytes()),
+            registries: Registries::new(public),
+            key_sealer,
+            mailer: init.mailer,
+            tarballs: blob_cache::BlobCache::new(TARBALL_CACHE_BYTES),
+        })
+    }
+
+    /// For a server: loads the public registry and starts the background work (index rebuilds,
+    /// following other replicas, pruning rate-limit counters).
+    pub async fn start(&self) -> Result<()> {
+        let public = self.registries.public().clone();
+        public.load(&self.db).await?;
+        self.registries.run(public, &self.db);
+        tokio::spawn(throttle::prune_forever(self.db.clone(), self.settings.rate_limits.window_seconds));
+        Ok(())
+    }
+
+    /// The instance's public repository.
+    pub fn public(&self) -> &Arc<RepositoryRegistry> {
+        self.registries.public()
+    }
+
+    /// The repository a name means: `hexpm` (hard-coded by mix) and the public repository's own
+    /// name both mean the public repository; any other name, an organization's, loaded (signed
+    /// and followed) on first use. Who may see it is for [`authz`] to say.
+    pub async fn repository(&self, name: Option<&str>) -> Result<Option<Arc<RepositoryRegistry>>> {
+        self.registries.get(name, &self.db, &self.key_sealer).await
+    }
+
+    /// An absolute API URL.
+    pub fn api_url(&self, path: &str) -> String {
+        format!("{}/api{path}", self.settings.public_url)
+    }
+}
