@@ -89,7 +89,8 @@ fn migrations_go_up_down_and_up_again_on_the_embedded_cluster() {
     let data = dir.path().join("data");
     stdout(&hexyard(&data, &["migrate"]));
     stdout(&hexyard(&data, &["admin", "user", "create", "ann", "--email", "ann@example.com"]));
-    // reverting the only migration drops every table, the user with them
+    // the migrations go down and up again; the operator then makes the (unconfirmed) account
+    // again, which takes it over
     stdout(&hexyard(&data, &["migrate", "--revert"]));
     stdout(&hexyard(&data, &["migrate"]));
     stdout(&hexyard(&data, &["admin", "user", "create", "ann", "--email", "ann@example.com"]));

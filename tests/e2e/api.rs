@@ -142,8 +142,12 @@ fn users_keys_and_auth() {
     // a read key cannot make keys
     let denied = request("POST", &server.api("/keys"), &[("authorization", &secret)], Some(br#"{"name":"x"}"#));
     assert_eq!((denied.status, denied.json()["message"].as_str()), (401, Some("key not authorized for this action")));
+    // a taken name gives the new key the first free NAME-N, as hex.pm does (issue 8, defect 3:
+    // this answered 422 before, so a second `rebar3 hex user auth` on one host failed)
     let dup = request("POST", &server.api("/keys"), &[("authorization", basic)], Some(key_body));
-    assert_eq!(dup.status, 422);
+    assert_eq!((dup.status, dup.json()["name"].as_str()), (201, Some("laptop-2")), "{}", dup.text());
+    let third = request("POST", &server.api("/keys"), &[("authorization", basic)], Some(key_body));
+    assert_eq!(third.json()["name"], "laptop-3");
 
     let keys = get(&server.api("/keys"), &[("authorization", &secret)]).json();
     assert_eq!(keys[0]["name"], "laptop");

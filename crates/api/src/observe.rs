@@ -11,7 +11,6 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
@@ -31,7 +30,8 @@ fn next_id() -> String {
     format!("{start:08x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The middleware: the outermost layer of the app.
+/// The middleware: the outermost layer of the app. (It cannot hold on to the request: the
+/// layers inside need to be its only owner.)
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -39,26 +39,28 @@ pub async fn log_requests(
     let id = next_id();
     let span = tracing::info_span!("request", id = %id);
     let (method, path) = (req.method().to_string(), req.path().to_owned());
-    let http_request = req.request().clone();
     let started = Instant::now();
     let outcome = AssertUnwindSafe(next.call(req)).catch_unwind().instrument(span.clone()).await;
-    let mut response = match outcome {
-        Ok(Ok(res)) => res.map_into_boxed_body(),
-        Ok(Err(e)) => ServiceResponse::new(http_request, e.error_response()),
+    let outcome = match outcome {
+        Ok(Ok(res)) => Ok(res.map_into_boxed_body()),
+        Ok(Err(e)) => Err(e),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            let response: HttpResponse = span.in_scope(|| ApiError::internal(format!("a handler panicked: {message}")))
-                .error_response();
-            ServiceResponse::new(http_request, response)
+            // the HTTP layer renders the error as the answer: the connection stays usable
+            Err(span.in_scope(|| ApiError::internal(format!("a handler panicked: {message}"))).into())
         }
     };
-    let status = response.status().as_u16();
+    let status = match &outcome {
+        Ok(res) => res.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(target: "hexyard::access", method, path, status, duration_ms, "request"));
+    let mut response = outcome?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

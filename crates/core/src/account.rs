@@ -18,8 +18,18 @@ pub enum UsernameError {
 }
 
 impl Username {
+    /// A name for a new account, by hex.pm's rule.
     pub fn parse(raw: &str) -> Result<Self, UsernameError> {
-        if !(3..=40).contains(&raw.len()) {
+        if raw.len() < 3 {
+            return Err(UsernameError::Length);
+        }
+        Self::parse_existing(raw)
+    }
+
+    /// A name that may already exist: the operator may make shorter ones (`ci`) with the admin
+    /// command, so lookups accept 1 to 40 characters of the same alphabet.
+    pub fn parse_existing(raw: &str) -> Result<Self, UsernameError> {
+        if !(1..=40).contains(&raw.len()) {
             return Err(UsernameError::Length);
         }
         if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
@@ -72,7 +82,7 @@ impl UserRef {
         if raw.contains('@') {
             Email::parse(raw).ok().map(UserRef::Email)
         } else {
-            Username::parse(raw).ok().map(UserRef::Username)
+            Username::parse_existing(raw).ok().map(UserRef::Username)
         }
     }
 
@@ -168,6 +178,7 @@ mod tests {
             assert!(Username::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(Username::parse("ab"), Err(UsernameError::Length));
+        assert!(Username::parse_existing("ci").is_ok() && Username::parse_existing("").is_err());
         assert_eq!(Username::parse(&"x".repeat(41)), Err(UsernameError::Length));
         for bad in ["al ice", "al/ice", "alicé", "a@b.c", "../x"] {
             assert!(Username::parse(bad).is_err(), "{bad}");

@@ -60,8 +60,13 @@ pub async fn register(services: &Services, registration: &Registration, origin: 
     let valid = validate(registration)?;
     let password_hash = hash(valid.password.clone()).await?;
     let mut tx = services.db.begin().await?;
-    let new =
-        NewUser { username: valid.username.as_str(), email: valid.email.as_str(), password_hash: Some(&password_hash), email_verified: false };
+    let new = NewUser {
+        username: valid.username.as_str(),
+        email: valid.email.as_str(),
+        password_hash: Some(&password_hash),
+        email_verified: false,
+        take_over_unconfirmed: false,
+    };
     let user = match users::create(&mut tx, &new).await? {
         Created::User(user) => {
             if let Some(full_name) = registration.full_name.as_deref().filter(|n| !n.trim().is_empty()) {
@@ -94,7 +99,8 @@ async fn is_retry(holder: &User, valid: &Valid) -> Result<bool> {
 }
 
 /// `hexyard admin user create`: an account made by the operator, confirmed or not; the
-/// password (if any) already read.
+/// password (if any) already read. The operator may use names of 1 or 2 characters, and takes
+/// over an unconfirmed account's name or email at once.
 pub async fn create_by_admin(
     services: &Services,
     username: &str,
@@ -102,7 +108,7 @@ pub async fn create_by_admin(
     password: Option<String>,
     confirmed: bool,
 ) -> Result<User> {
-    let username = Username::parse(username).map_err(|e| Error::field("username", e.to_string()))?;
+    let username = Username::parse_existing(username).map_err(|e| Error::field("username", e.to_string()))?;
     let email = Email::parse(email).map_err(|e| Error::field("email", e.to_string()))?;
     let password_hash = match password {
         Some(p) if p.chars().count() < MIN_PASSWORD_CHARS => {
@@ -117,6 +123,8 @@ pub async fn create_by_admin(
         email: email.as_str(),
         password_hash: password_hash.as_deref(),
         email_verified: confirmed,
+        // the operator's word: an unconfirmed holder of the name or email gives way at once
+        take_over_unconfirmed: true,
     };
     let user = match users::create(&mut tx, &new).await? {
         Created::User(user) => user,

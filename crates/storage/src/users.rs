@@ -31,6 +31,9 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub password_hash: Option<&'a str>,
     pub email_verified: bool,
+    /// Take over an unconfirmed holder of the name or email at once, not only once its
+    /// confirmation link expired (the operator's admin command).
+    pub take_over_unconfirmed: bool,
 }
 
 /// Outcome of [`create`].
@@ -55,13 +58,14 @@ pub async fn create(conn: &mut PgConnection, new: &NewUser<'_>) -> Result<Create
     sqlx::query(&format!(
         "DELETE FROM users u WHERE (lower(u.username) = lower($1)
             OR u.id IN (SELECT user_id FROM emails WHERE lower(email) = lower($2)))
-          AND u.inserted_at < now() - interval '{UNCONFIRMED_HOLD}'
+          AND ($3 OR u.inserted_at < now() - interval '{UNCONFIRMED_HOLD}')
           AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.user_id = u.id AND e.verified)
           AND NOT EXISTS (SELECT 1 FROM package_owners o WHERE o.user_id = u.id)
           AND NOT EXISTS (SELECT 1 FROM organization_members m WHERE m.user_id = u.id)"
     ))
     .bind(new.username)
     .bind(new.email)
+    .bind(new.take_over_unconfirmed)
     .execute(&mut *conn)
     .await?;
     if let Some(holder) = by_username(&mut *conn, new.username).await? {
