@@ -20,15 +20,19 @@ pub struct TestDb {
     name: String,
 }
 
+/// The directory of the shared cluster, created when missing.
+fn dir() -> PathBuf {
+    let dir = std::env::var_os("HEXYARD_TEST_PG_DIR")
+        .map_or_else(|| std::env::temp_dir().join(format!("hexyard-testdb-{}", uid())), PathBuf::from);
+    std::fs::create_dir_all(&dir).expect("the test cluster's directory");
+    dir
+}
+
 /// The shared cluster, started once per process.
 fn cluster() -> &'static Embedded {
     static CLUSTER: OnceLock<Embedded> = OnceLock::new();
     CLUSTER.get_or_init(|| {
-        let dir = std::env::var_os("HEXYARD_TEST_PG_DIR").map_or_else(
-            || std::env::temp_dir().join(format!("hexyard-testdb-{}", uid())),
-            PathBuf::from,
-        );
-        std::fs::create_dir_all(&dir).expect("the test cluster's directory");
+        let dir = dir();
         let _lock = lock(&dir.join(".lock"));
         let mut cluster = Embedded::start(&dir).expect("the embedded Postgres cluster for tests");
         cluster.keep_running();
@@ -67,9 +71,7 @@ async fn ensure_template() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
         let name = template_name();
-        let dir = std::env::var_os("HEXYARD_TEST_PG_DIR")
-            .map_or_else(|| std::env::temp_dir().join(format!("hexyard-testdb-{}", uid())), PathBuf::from);
-        let _lock = lock(&dir.join(".template.lock"));
+        let _lock = lock(&dir().join(".template.lock"));
         let exists = cluster().psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{name}'")).expect("psql");
         if exists == "1" {
             return;

@@ -1,0 +1,262 @@
+//! Repositories, packages, releases, owners, organizations, audit entries, registry resources
+//! and rate-limit counters against a real Postgres.
+
+use hexyard_storage::orgs::{self, MemberChange};
+use hexyard_storage::packages::{self, Sort};
+use hexyard_storage::releases::{self, NewRelease, Requirement};
+use hexyard_storage::users::{self, Created, NewUser};
+use hexyard_storage::{audit, owners, rate_limits, repositories, resources};
+use hexyard_testdb::TestDb;
+use serde_json::json;
+use time::OffsetDateTime;
+
+async fn user(db: &TestDb, name: &str) -> i64 {
+    let mut tx = db.pool.begin().await.unwrap();
+    let email = format!("{name}@example.com");
+    let new = NewUser {
+        username: name,
+        email: &email,
+        password_hash: None,
+        email_verified: true,
+        take_over_unconfirmed: false,
+    };
+    let Created::User(u) = users::create(&mut tx, &new).await.unwrap() else { panic!("taken") };
+    tx.commit().await.unwrap();
+    u.id
+}
+
+fn release<'a>(package_id: i64, version: &'a str, checksum: &'a [u8], meta: &'a serde_json::Value) -> NewRelease<'a> {
+    NewRelease { package_id, version, inner_checksum: checksum, outer_checksum: checksum, meta, publisher_id: None }
+}
+
+#[tokio::test]
+async fn packages_releases_requirements_and_listings() {
+    let db = TestDb::new().await;
+    let repo = repositories::ensure(&db.pool, "hexyard", true).await.unwrap();
+    assert_eq!(repositories::ensure(&db.pool, "hexyard", true).await.unwrap().id, repo.id, "ensure is idempotent");
+    let meta = json!({"description": "d"});
+    let mut tx = db.pool.begin().await.unwrap();
+    let (plug, created) = packages::upsert(&mut tx, repo.id, "plug", &meta).await.unwrap();
+    assert!(created);
+    let (again, created) = packages::upsert(&mut tx, repo.id, "plug", &json!({"description": "new"})).await.unwrap();
+    assert_eq!((again, created), (plug, false));
+    let (cowboy, _) = packages::upsert(&mut tx, repo.id, "cowboy", &meta).await.unwrap();
+    packages::upsert(&mut tx, repo.id, "empty", &meta).await.unwrap();
+    let r1 = releases::insert(&mut tx, &release(plug, "1.0.0", &[1; 32], &meta)).await.unwrap();
+    releases::insert(&mut tx, &release(cowboy, "2.0.0", &[2; 32], &meta)).await.unwrap();
+    let requirement = Requirement {
+        release_id: 0,
+        dependency_name: "cowboy".into(),
+        dependency_repository: "hexyard".into(),
+        app: "cowboy".into(),
+        requirement: "~> 2.0".into(),
+        optional: false,
+    };
+    releases::insert_requirements(&mut tx, r1, std::slice::from_ref(&requirement)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let stored = releases::requirements_of_package(&db.pool, plug).await.unwrap();
+    assert_eq!(stored, vec![Requirement { release_id: r1, ..requirement }]);
+    assert_eq!(packages::get(&db.pool, repo.id, "plug").await.unwrap().unwrap().meta.0["description"], "new");
+    // a package without releases is not listed, named or existing
+    let names: Vec<String> = packages::names(&db.pool, repo.id).await.unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["cowboy", "plug"]);
+    let wanted = vec!["plug".to_owned(), "empty".to_owned(), "nope".to_owned()];
+    assert_eq!(packages::existing(&db.pool, repo.id, &wanted).await.unwrap(), ["plug"]);
+    let listed = packages::list(&db.pool, &[repo.id], None, Sort::Name, 1, 100).await.unwrap();
+    assert_eq!(listed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["cowboy", "plug"]);
+    let found = packages::list(&db.pool, &[repo.id], Some("LU"), Sort::Name, 1, 100).await.unwrap();
+    assert_eq!(found.len(), 1, "a case-insensitive substring");
+    let wild = packages::list(&db.pool, &[repo.id], Some("%"), Sort::Name, 1, 100).await.unwrap();
+    assert!(wild.is_empty(), "% is matched literally");
+    assert!(packages::list(&db.pool, &[repo.id], None, Sort::InsertedAt, 2, 100).await.unwrap().is_empty());
+
+    let summaries = releases::summaries(&db.pool, repo.id).await.unwrap();
+    assert_eq!(summaries.len(), 2);
+    assert_eq!(releases::summaries_of_package(&db.pool, repo.id, "plug").await.unwrap()[0].version, "1.0.0");
+    assert!(releases::checksum_in_use(&db.pool, &[1; 32]).await.unwrap());
+    assert!(!releases::checksum_in_use(&db.pool, &[9; 32]).await.unwrap());
+    assert_eq!(releases::of_packages(&db.pool, &[plug, cowboy]).await.unwrap().len(), 2);
+    assert!(packages::inserted_at(&db.pool, plug).await.unwrap().is_some());
+
+    // replace: new checksum, requirements gone until written again
+    let mut tx = db.pool.begin().await.unwrap();
+    let (id, old, _) = releases::get_for_update(&mut tx, plug, "1.0.0").await.unwrap().unwrap();
+    assert_eq!((id, old), (r1, vec![1; 32]));
+    releases::replace(&mut tx, r1, &release(plug, "1.0.0", &[3; 32], &meta)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(releases::get(&db.pool, plug, "1.0.0").await.unwrap().unwrap().outer_checksum, vec![3; 32]);
+    assert!(releases::requirements_of_package(&db.pool, plug).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_publishes_of_one_version_have_one_winner() {
+    let db = TestDb::new().await;
+    let repo = repositories::ensure(&db.pool, "hexyard", true).await.unwrap();
+    let pool = db.another_pool(4).await;
+    let attempts = (0..4u8).map(|i| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let meta = json!({});
+            let mut tx = pool.begin().await.unwrap();
+            let (package, _) = packages::upsert(&mut tx, repo.id, "race", &meta).await.unwrap();
+            let inserted = releases::insert(&mut tx, &release(package, "1.0.0", &[i; 32], &meta)).await;
+            match inserted {
+                Ok(_) => tx.commit().await.map_err(hexyard_storage::StorageError::from),
+                Err(e) => Err(e),
+            }
+        })
+    });
+    let mut won = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(e) => assert!(e.is_unique_violation("releases_package_id_version_key"), "{e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM releases").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn owners_and_what_they_own() {
+    let db = TestDb::new().await;
+    let repo = repositories::ensure(&db.pool, "hexyard", true).await.unwrap();
+    let (ann, bob) = (user(&db, "ann").await, user(&db, "bob").await);
+    let mut tx = db.pool.begin().await.unwrap();
+    let (plug, _) = packages::upsert(&mut tx, repo.id, "plug", &json!({})).await.unwrap();
+    owners::add(&mut *tx, plug, ann, "full").await.unwrap();
+    owners::add(&mut *tx, plug, bob, "maintainer").await.unwrap();
+    owners::add(&mut *tx, plug, bob, "full").await.unwrap();
+    tx.commit().await.unwrap();
+    let all = owners::of_package(&db.pool, plug).await.unwrap();
+    assert_eq!(all.iter().map(|o| (o.username.as_str(), o.level.as_str())).collect::<Vec<_>>(), [("ann", "full"), ("bob", "full")]);
+    assert_eq!(owners::level(&db.pool, plug, ann).await.unwrap().as_deref(), Some("full"));
+    assert_eq!(owners::level(&db.pool, plug, ann + bob).await.unwrap(), None);
+    assert_eq!(packages::owned_by(&db.pool, ann, &[repo.id]).await.unwrap()[0].name, "plug");
+    assert!(packages::owned_by(&db.pool, ann, &[repo.id + 1]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn organizations_seats_roles_and_the_last_admin() {
+    let db = TestDb::new().await;
+    let (ann, bob, cy) = (user(&db, "ann").await, user(&db, "bob").await, user(&db, "cy_").await);
+    let mut tx = db.pool.begin().await.unwrap();
+    let orgs::Created::Organization(acme) = orgs::create(&mut tx, "acme", ann, 2).await.unwrap() else { panic!() };
+    assert!(matches!(orgs::create(&mut tx, "acme", bob, 2).await.unwrap(), orgs::Created::NameTaken));
+    repositories::set_signing_key(&mut *tx, acme.repository_id, b"sealed").await.unwrap();
+    tx.commit().await.unwrap();
+    let private = repositories::private_by_name(&db.pool, "acme").await.unwrap().unwrap();
+    assert_eq!(private.signing_key_sealed.as_deref(), Some(&b"sealed"[..]));
+    assert_eq!(repositories::private_all(&db.pool).await.unwrap().len(), 1);
+    assert_eq!(orgs::by_id(&db.pool, acme.id).await.unwrap().unwrap().name, "acme");
+
+    let mut tx = db.pool.begin().await.unwrap();
+    assert_eq!(orgs::set_member(&mut tx, acme.id, bob, "write").await.unwrap(), MemberChange::Done);
+    assert_eq!(orgs::set_member(&mut tx, acme.id, cy, "read").await.unwrap(), MemberChange::NoSeat);
+    assert_eq!(orgs::set_member(&mut tx, acme.id, ann, "read").await.unwrap(), MemberChange::LastAdmin);
+    assert!(!orgs::set_seats(&mut tx, acme.id, 1).await.unwrap(), "fewer seats than members");
+    assert!(orgs::set_seats(&mut tx, acme.id, 3).await.unwrap());
+    assert_eq!(orgs::remove_member(&mut tx, acme.id, ann).await.unwrap(), MemberChange::LastAdmin);
+    assert_eq!(orgs::remove_member(&mut tx, acme.id, cy).await.unwrap(), MemberChange::NotMember);
+    assert_eq!(orgs::remove_member(&mut tx, acme.id, bob).await.unwrap(), MemberChange::Done);
+    tx.commit().await.unwrap();
+    assert_eq!(orgs::role(&db.pool, acme.id, ann).await.unwrap().as_deref(), Some("admin"));
+    assert_eq!(orgs::members(&db.pool, acme.id).await.unwrap().len(), 1);
+    assert_eq!(orgs::of_user(&db.pool, ann).await.unwrap()[0].1, "admin");
+    assert_eq!(orgs::get(&db.pool, "acme").await.unwrap().unwrap().seats, 3);
+}
+
+#[tokio::test]
+async fn concurrent_member_additions_never_overshoot_the_seats() {
+    let db = TestDb::new().await;
+    let ann = user(&db, "ann").await;
+    let mut others = Vec::new();
+    for name in ["u1_", "u2_", "u3_", "u4_"] {
+        others.push(user(&db, name).await);
+    }
+    let mut tx = db.pool.begin().await.unwrap();
+    let orgs::Created::Organization(acme) = orgs::create(&mut tx, "acme", ann, 3).await.unwrap() else { panic!() };
+    tx.commit().await.unwrap();
+    let pool = db.another_pool(4).await;
+    let adds = others.into_iter().map(|id| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            let change = orgs::set_member(&mut tx, acme.id, id, "read").await.unwrap();
+            tx.commit().await.unwrap();
+            change
+        })
+    });
+    let mut done = 0;
+    for add in adds {
+        if add.await.unwrap() == MemberChange::Done {
+            done += 1;
+        }
+    }
+    assert_eq!(done, 2, "three seats, one taken by the admin");
+}
+
+#[tokio::test]
+async fn audit_entries_by_user_package_and_organization() {
+    let db = TestDb::new().await;
+    let ann = user(&db, "ann").await;
+    let actor = audit::Actor { user_id: Some(ann), key_id: None, ip: Some("127.0.0.1".into()), user_agent: Some("mix".into()) };
+    audit::record(&db.pool, &actor, "release.publish", json!({"package": "plug", "repository": "hexyard"})).await.unwrap();
+    audit::record(&db.pool, &actor, "release.publish", json!({"package": "plug", "repository": "acme", "organization": "acme"}))
+        .await
+        .unwrap();
+    audit::record(&db.pool, &audit::Actor::default(), "user.create", json!({})).await.unwrap();
+    let mine = audit::of_user(&db.pool, ann, 1, 100).await.unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].params["repository"], "acme", "newest first");
+    assert_eq!(audit::of_user(&db.pool, ann, 2, 1).await.unwrap()[0].params["repository"], "hexyard");
+    assert_eq!(audit::of_package(&db.pool, "hexyard", "plug", 1, 100).await.unwrap().len(), 1);
+    assert_eq!(audit::of_organization(&db.pool, "acme", 1, 100).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn registry_resources_keep_the_newest_and_are_announced() {
+    let db = TestDb::new().await;
+    let repo = repositories::ensure(&db.pool, "hexyard", true).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let resource = |body: &[u8], at: OffsetDateTime| resources::Resource {
+        repository_id: repo.id,
+        path: "names".into(),
+        body: body.to_vec(),
+        etag: format!("\"{}\"", body.len()),
+        updated_at: at,
+    };
+    let mut listener = resources::listen(&db.pool).await.unwrap();
+    resources::put(&db.pool, &resource(b"new", now)).await.unwrap();
+    resources::put(&db.pool, &resource(b"older", now - time::Duration::seconds(5))).await.unwrap();
+    assert_eq!(resources::get(&db.pool, repo.id, "names").await.unwrap().unwrap().body, b"new");
+    assert_eq!(resources::all(&db.pool).await.unwrap().len(), 1);
+    resources::announce(&db.pool, "instance 1 names").await.unwrap();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv()).await.unwrap().unwrap();
+    assert_eq!(heard.payload(), "instance 1 names");
+}
+
+#[tokio::test]
+async fn rate_limit_windows_count_and_prune() {
+    let db = TestDb::new().await;
+    assert_eq!(rate_limits::hit(&db.pool, "ip:1", 60).await.unwrap(), 1);
+    assert_eq!(rate_limits::hit(&db.pool, "ip:1", 60).await.unwrap(), 2);
+    assert_eq!(rate_limits::hit(&db.pool, "ip:1", 120).await.unwrap(), 1, "a new window");
+    assert_eq!(rate_limits::count(&db.pool, "ip:1", 60).await.unwrap(), 2);
+    assert_eq!(rate_limits::count(&db.pool, "ip:2", 60).await.unwrap(), 0);
+    assert_eq!(rate_limits::prune(&db.pool, 100).await.unwrap(), 1);
+    assert_eq!(rate_limits::count(&db.pool, "ip:1", 60).await.unwrap(), 0);
+    let pool = db.another_pool(8).await;
+    let hits = (0..20).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move { rate_limits::hit(&pool, "ip:3", 60).await.unwrap() })
+    });
+    let mut counts = Vec::new();
+    for hit in hits {
+        counts.push(hit.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<_>>(), "concurrent hits are counted one by one");
+}
