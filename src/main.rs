@@ -50,6 +50,8 @@ fn main() -> std::process::ExitCode {
         tracing_subscriber::fmt()
             .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
             .with_writer(std::io::stderr)
+            // colours on a terminal only: log files and collectors get plain text
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init();
         match cli.command {
             Command::Keys(cmd) => keys::run(cmd, &config),

@@ -12,8 +12,11 @@ use crate::secrets;
 /// Opens the use cases over `db`, answering as `public_url`.
 pub async fn open(config: &Config, db: &Database, public_url: &str) -> anyhow::Result<Services> {
     let blobs = BlobStore::open(config.blob_store.as_deref(), &config.data_dir.join("blobs"))?;
-    let mailer =
-        hexyard_service::mail::Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.data_dir.join("mail"))?;
+    let mailer = hexyard_service::mail::Mailer::new(
+        config.smtp_url.as_deref(),
+        &config.mail_from,
+        config.data_dir.join("mail"),
+    )?;
     let init = Init {
         db: db.pool.clone(),
         blobs,

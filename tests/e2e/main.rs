@@ -10,5 +10,6 @@ mod oauth;
 mod orgs;
 mod ratelimit;
 mod replicas;
+mod review;
 mod support;
 mod tfa;

@@ -14,7 +14,6 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-
 /// ISO 8601 in UTC to the second, as hex.pm's ETF answers carry them. Stored times are UTC
 /// and within years 1 to 9999; anything else (never stored) prints as it can.
 pub fn timestamp(t: OffsetDateTime) -> String {

@@ -59,8 +59,8 @@ pub async fn create(
     request: &KeyRequest,
     actor: &audit::Actor,
 ) -> Result<CreatedKey> {
-    let name = KeyName::parse(request.name.as_deref().unwrap_or_default())
-        .map_err(|e| Error::field("name", e.to_string()))?;
+    let name =
+        KeyName::parse(request.name.as_deref().unwrap_or_default()).map_err(|e| Error::field("name", e.to_string()))?;
     let permissions = permissions(owner, request.permissions.as_deref())?;
     let revoke_at = request.revoke_at.as_deref().filter(|t| !t.trim().is_empty()).map(revoke_time).transpose()?;
     let secret = KeySecret::generate();
@@ -237,8 +237,7 @@ pub async fn revoke_of_org(
     authz::require_write(services, principal).await?;
     let (org, _) = authz::membership(services, principal, org, Role::Admin).await?;
     let mut tx = services.db.begin().await?;
-    let key =
-        keys::revoke(&mut *tx, keys::Owner::Organization(org.id), name.as_str()).await?.ok_or(Error::NotFound)?;
+    let key = keys::revoke(&mut *tx, keys::Owner::Organization(org.id), name.as_str()).await?.ok_or(Error::NotFound)?;
     let params = json!({"organization": org.name, "name": key.name});
     audit::record(&mut *tx, &principal.actor, "organization.key.remove", params).await?;
     tx.commit().await?;
@@ -246,12 +245,7 @@ pub async fn revoke_of_org(
 }
 
 /// Revokes a key of a signed-in user from the account page.
-pub async fn revoke_from_page(
-    services: &Services,
-    user_id: i64,
-    name: &str,
-    actor: &audit::Actor,
-) -> Result<bool> {
+pub async fn revoke_from_page(services: &Services, user_id: i64, name: &str, actor: &audit::Actor) -> Result<bool> {
     let mut tx = services.db.begin().await?;
     let revoked = keys::revoke(&mut *tx, keys::Owner::User(user_id), name).await?.is_some();
     if revoked {

@@ -106,8 +106,7 @@ pub async fn release(
 ) -> Result<ReleaseView> {
     let repo = authz::readable_repository(services, repository, principal).await?;
     let package = packages::get(&services.db, repo.id, name.as_str()).await?.ok_or(Error::NotFound)?;
-    let release =
-        releases::get(&services.db, package.id, &version.to_string()).await?.ok_or(Error::NotFound)?;
+    let release = releases::get(&services.db, package.id, &version.to_string()).await?.ok_or(Error::NotFound)?;
     let requirements = releases::requirements_of_package(&services.db, package.id).await?;
     Ok(ReleaseView { repo, package, release, requirements })
 }

@@ -89,7 +89,9 @@ async fn by_key(services: &Services, secret: &str, mut actor: Actor) -> Result<P
         candidates.into_iter().find(|k| secret.matches(&services.secret, &k.secret_hmac)).ok_or_else(invalid_key)?;
     let (user, organization) = match (key.user_id, key.organization_id) {
         (Some(id), _) => (Some(hexyard_storage::users::by_id(&services.db, id).await?.ok_or_else(invalid_key)?), None),
-        (None, Some(id)) => (None, Some(hexyard_storage::orgs::by_id(&services.db, id).await?.ok_or_else(invalid_key)?)),
+        (None, Some(id)) => {
+            (None, Some(hexyard_storage::orgs::by_id(&services.db, id).await?.ok_or_else(invalid_key)?))
+        }
         (None, None) => return Err(invalid_key()),
     };
     hexyard_storage::keys::touch(&services.db, key.id, actor.ip.as_deref(), actor.user_agent.as_deref()).await?;

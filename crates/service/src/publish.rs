@@ -38,8 +38,8 @@ const RELEASE_WINDOW: Duration = Duration::hours(1);
 const PACKAGE_WINDOW: Duration = Duration::hours(24);
 
 pub async fn publish(services: &Services, req: PublishRequest<'_>) -> Result<Published> {
-    let tarball = hexyard_tarball::read(&req.body, &services.settings.limits)
-        .map_err(|e| Error::field("tar", e.to_string()))?;
+    let tarball =
+        hexyard_tarball::read(&req.body, &services.settings.limits).map_err(|e| Error::field("tar", e.to_string()))?;
     let meta = &tarball.metadata;
     let name = meta.name.as_str();
     if req.url_name.is_some_and(|n| n != name) {
@@ -111,7 +111,8 @@ async fn check_rules(
     // an organization's package may also depend on the instance's public repository
     let names: Vec<String> = meta.requirements.iter().map(|d| d.name.to_string()).collect();
     let local = packages::existing(&services.db, repo.id, &names).await?;
-    let public = if repo.public { Vec::new() } else { packages::existing(&services.db, services.public().id, &names).await? };
+    let public =
+        if repo.public { Vec::new() } else { packages::existing(&services.db, services.public().id, &names).await? };
     let mut dep_errors = Map::new();
     let mut requirements = Vec::new();
     for dep in &meta.requirements {
@@ -201,10 +202,7 @@ async fn commit(
                 ));
             }
             if req.repo.public && !editable(services, package_id, inserted_at).await? {
-                return Err(Error::field(
-                    "inserted_at",
-                    "can only modify a release up to one hour after publication",
-                ));
+                return Err(Error::field("inserted_at", "can only modify a release up to one hour after publication"));
             }
             releases::replace(&mut tx, id, &new).await?;
             (id, Some(old_checksum))

@@ -25,7 +25,10 @@ const SIGN_IN_WINDOW: i64 = 15 * 60;
 #[derive(Debug)]
 pub enum SignIn {
     /// A session: the cookie's token, and whether the second factor is still to come.
-    Started { token: String, tfa_pending: bool },
+    Started {
+        token: String,
+        tfa_pending: bool,
+    },
     WrongPassword,
     Throttled,
 }

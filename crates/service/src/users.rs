@@ -231,4 +231,3 @@ pub async fn reset_password(
     tx.commit().await?;
     Ok(true)
 }
-

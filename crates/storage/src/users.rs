@@ -98,7 +98,10 @@ const REGISTRATION_LOCK: i64 = 0x6865_7879_6172_6401;
 
 /// By username (case-insensitive).
 pub async fn by_username(db: impl PgExecutor<'_>, username: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE lower(u.username) = lower($1)")).bind(username).fetch_optional(db).await?)
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE lower(u.username) = lower($1)"))
+        .bind(username)
+        .fetch_optional(db)
+        .await?)
 }
 
 /// By username, or by an email address the user made public and confirmed: what anyone may

@@ -42,7 +42,10 @@ async fn an_unconfirmed_account_holds_its_name_until_its_link_expires() {
     let db = TestDb::new().await;
     let first = create(&db, "eve", "eve@example.com", false).await;
     let mut tx = db.pool.begin().await.unwrap();
-    assert!(matches!(users::create(&mut tx, &new_user("eve", "x@example.com")).await.unwrap(), Created::UsernameTaken(_)));
+    assert!(matches!(
+        users::create(&mut tx, &new_user("eve", "x@example.com")).await.unwrap(),
+        Created::UsernameTaken(_)
+    ));
     drop(tx);
     // a day later the unconfirmed account gives way
     sqlx::query("UPDATE users SET inserted_at = now() - interval '25 hours' WHERE id = $1")
@@ -91,9 +94,17 @@ async fn only_public_confirmed_emails_find_a_user_publicly() {
     let db = TestDb::new().await;
     let alice = create(&db, "alice", "alice@example.com", true).await;
     assert!(users::by_name_or_public_email(&db.pool, "alice@example.com").await.unwrap().is_none(), "private");
-    sqlx::query("UPDATE emails SET is_public = true WHERE user_id = $1").bind(alice.id).execute(&db.pool).await.unwrap();
+    sqlx::query("UPDATE emails SET is_public = true WHERE user_id = $1")
+        .bind(alice.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(users::by_name_or_public_email(&db.pool, "ALICE@example.com").await.unwrap().unwrap().id, alice.id);
-    sqlx::query("UPDATE emails SET verified = false WHERE user_id = $1").bind(alice.id).execute(&db.pool).await.unwrap();
+    sqlx::query("UPDATE emails SET verified = false WHERE user_id = $1")
+        .bind(alice.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     assert!(users::by_name_or_public_email(&db.pool, "alice@example.com").await.unwrap().is_none(), "unconfirmed");
     assert_eq!(users::by_name_or_public_email(&db.pool, "alice").await.unwrap().unwrap().id, alice.id);
 }
@@ -141,7 +152,10 @@ async fn keys_by_owner_name_prefix_and_expiry() {
     let mut tx = db.pool.begin().await.unwrap();
     let laptop = keys::create(&mut tx, &key(Owner::User(ann.id), "laptop", "aaaa", &perms)).await.unwrap().unwrap();
     assert!(keys::create(&mut tx, &key(Owner::User(ann.id), "laptop", "bbbb", &perms)).await.unwrap().is_none());
-    let expired = NewKey { revoke_at: Some(OffsetDateTime::now_utc() - Duration::seconds(1)), ..key(Owner::User(ann.id), "old", "aaaa", &perms) };
+    let expired = NewKey {
+        revoke_at: Some(OffsetDateTime::now_utc() - Duration::seconds(1)),
+        ..key(Owner::User(ann.id), "old", "aaaa", &perms)
+    };
     keys::create(&mut tx, &expired).await.unwrap().unwrap();
     tx.commit().await.unwrap();
 
@@ -214,9 +228,10 @@ async fn device_flow_grants_tokens_and_revocation() {
     assert_eq!((polled.status.as_str(), polled.user_id), ("approved", Some(ann.id)));
     oauth::polled(&mut *tx, polled.id, 10).await.unwrap();
     oauth::mark_device_used(&mut *tx, polled.id).await.unwrap();
-    let grant = oauth::create_grant(&mut *tx, ann.id, "client", &scopes, OffsetDateTime::now_utc() + Duration::days(30))
-        .await
-        .unwrap();
+    let grant =
+        oauth::create_grant(&mut *tx, ann.id, "client", &scopes, OffsetDateTime::now_utc() + Duration::days(30))
+            .await
+            .unwrap();
     let now = OffsetDateTime::now_utc();
     let token = oauth::NewToken {
         grant_id: grant,

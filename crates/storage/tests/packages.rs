@@ -131,7 +131,10 @@ async fn owners_and_what_they_own() {
     owners::add(&mut *tx, plug, bob, "full").await.unwrap();
     tx.commit().await.unwrap();
     let all = owners::of_package(&db.pool, plug).await.unwrap();
-    assert_eq!(all.iter().map(|o| (o.username.as_str(), o.level.as_str())).collect::<Vec<_>>(), [("ann", "full"), ("bob", "full")]);
+    assert_eq!(
+        all.iter().map(|o| (o.username.as_str(), o.level.as_str())).collect::<Vec<_>>(),
+        [("ann", "full"), ("bob", "full")]
+    );
     assert_eq!(owners::level(&db.pool, plug, ann).await.unwrap().as_deref(), Some("full"));
     assert_eq!(owners::level(&db.pool, plug, ann + bob).await.unwrap(), None);
     assert_eq!(packages::owned_by(&db.pool, ann, &[repo.id]).await.unwrap()[0].name, "plug");
@@ -202,11 +205,19 @@ async fn concurrent_member_additions_never_overshoot_the_seats() {
 async fn audit_entries_by_user_package_and_organization() {
     let db = TestDb::new().await;
     let ann = user(&db, "ann").await;
-    let actor = audit::Actor { user_id: Some(ann), key_id: None, ip: Some("127.0.0.1".into()), user_agent: Some("mix".into()) };
-    audit::record(&db.pool, &actor, "release.publish", json!({"package": "plug", "repository": "hexyard"})).await.unwrap();
-    audit::record(&db.pool, &actor, "release.publish", json!({"package": "plug", "repository": "acme", "organization": "acme"}))
+    let actor =
+        audit::Actor { user_id: Some(ann), key_id: None, ip: Some("127.0.0.1".into()), user_agent: Some("mix".into()) };
+    audit::record(&db.pool, &actor, "release.publish", json!({"package": "plug", "repository": "hexyard"}))
         .await
         .unwrap();
+    audit::record(
+        &db.pool,
+        &actor,
+        "release.publish",
+        json!({"package": "plug", "repository": "acme", "organization": "acme"}),
+    )
+    .await
+    .unwrap();
     audit::record(&db.pool, &audit::Actor::default(), "user.create", json!({})).await.unwrap();
     let mine = audit::of_user(&db.pool, ann, 1, 100).await.unwrap();
     assert_eq!(mine.len(), 2);

@@ -96,8 +96,11 @@ impl TestDb {
         cluster()
             .psql(&format!("CREATE DATABASE {name} TEMPLATE {}", template_name()))
             .expect("cloning the template database");
-        let pool =
-            PgPoolOptions::new().max_connections(8).connect_with(options(&name)).await.expect("connecting to the test db");
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options(&name))
+            .await
+            .expect("connecting to the test db");
         TestDb { pool, name }
     }
 

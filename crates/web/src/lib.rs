@@ -27,7 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/logout").route(post().to(logout)))
         .service(resource("/oauth/device").route(get().to(device_form)).route(post().to(device_decide)))
         .service(resource("/email/verify").route(get().to(email::verify_email)))
-        .service(resource("/password/new").route(get().to(email::new_password_form)).route(post().to(email::new_password)))
+        .service(
+            resource("/password/new").route(get().to(email::new_password_form)).route(post().to(email::new_password)),
+        )
         .service(resource("/login/tfa").route(get().to(tfa::second_factor_form)).route(post().to(tfa::second_factor)))
         .service(resource("/account/tfa").route(get().to(tfa::settings)))
         .service(resource("/account/tfa/enable").route(post().to(tfa::enable)))

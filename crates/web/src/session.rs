@@ -25,7 +25,10 @@ pub struct Viewer(pub Option<(Session, User)>);
 pub struct PendingLogin(pub Option<(Session, User)>);
 
 /// The session of the request's cookie whose second factor is (`pending`) or is not awaited.
-fn session_with(req: &HttpRequest, pending: bool) -> LocalBoxFuture<'static, Result<Option<(Session, User)>, PageError>> {
+fn session_with(
+    req: &HttpRequest,
+    pending: bool,
+) -> LocalBoxFuture<'static, Result<Option<(Session, User)>, PageError>> {
     let services = req.app_data::<web::Data<Services>>().cloned();
     let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
     Box::pin(async move {

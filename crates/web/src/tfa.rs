@@ -57,7 +57,11 @@ pub async fn second_factor(
 }
 
 /// `/account/tfa`: the state of 2FA; when off, a fresh secret to enrol with.
-pub async fn settings(services: web::Data<Services>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, PageError> {
+pub async fn settings(
+    services: web::Data<Services>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, PageError> {
     let (session, user) = viewer.signed_in(&req)?;
     let csrf = csrf_field(&session.csrf_token);
     if tfa::enabled(&services, user.id).await? {

@@ -61,7 +61,11 @@ pub async fn list_keys(services: web::Data<Services>, principal: MaybePrincipal)
 
 /// `GET /api/keys/{name}`.
 #[tracing::instrument(skip_all)]
-pub async fn get_key(services: web::Data<Services>, principal: MaybePrincipal, path: KeyPath) -> Result<Reply, ApiError> {
+pub async fn get_key(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    path: KeyPath,
+) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     let key = keys::get_own(&services, &principal, &path.key).await?;
     Ok(Reply::ok(views::key(&services, &key, principal.key_id, None)))

@@ -60,7 +60,11 @@ pub async fn list_orgs(services: web::Data<Services>, principal: MaybePrincipal)
 
 /// `GET /api/orgs/{name}`.
 #[tracing::instrument(skip_all)]
-pub async fn get_org(services: web::Data<Services>, principal: MaybePrincipal, path: OrgPath) -> Result<Reply, ApiError> {
+pub async fn get_org(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    path: OrgPath,
+) -> Result<Reply, ApiError> {
     let org = orgs::get(&services, &reader(principal)?, path.0.as_str()).await?;
     Ok(Reply::ok(view(&services, &org)))
 }
@@ -113,9 +117,11 @@ pub struct MemberBody {
 }
 
 fn role_of(body: &MemberBody) -> Result<Role, ApiError> {
-    body.role.as_deref().unwrap_or("read").parse().map_err(|e: hexyard_core::RoleError| {
-        ApiError::from(hexyard_service::Error::field("role", e.to_string()))
-    })
+    body.role
+        .as_deref()
+        .unwrap_or("read")
+        .parse()
+        .map_err(|e: hexyard_core::RoleError| ApiError::from(hexyard_service::Error::field("role", e.to_string())))
 }
 
 /// `POST /api/orgs/{name}/members` (`{name, role}`): adds a member (admins).

@@ -40,7 +40,8 @@ pub async fn publish_release(
     let body = read_upload(&req, payload, services.settings.limits.max_tarball_size).await?;
     let replace = query.replace.as_deref() != Some("false");
     let url_name = req.match_info().get("name");
-    let published = publish(&services, PublishRequest { repo: &repo, url_name, replace, body, principal: &principal }).await?;
+    let published =
+        publish(&services, PublishRequest { repo: &repo, url_name, replace, body, principal: &principal }).await?;
 
     let urls = Urls { services: &services, repo: &repo };
     let body = views::release(&urls, &published.package.name, &published.release, &published.requirements);
@@ -79,8 +80,7 @@ pub async fn get_release(
     repository: RepositoryPath,
     path: ReleasePath,
 ) -> Result<Reply, ApiError> {
-    let found =
-        packages::release(&services, repository.name(), principal.as_ref(), &path.name, &path.version).await?;
+    let found = packages::release(&services, repository.name(), principal.as_ref(), &path.name, &path.version).await?;
     let urls = Urls { services: &services, repo: &found.repo };
     Ok(Reply::ok(views::release(&urls, &found.package.name, &found.release, &found.requirements)))
 }

@@ -31,7 +31,11 @@ pub async fn list_repos(services: web::Data<Services>, principal: MaybePrincipal
 
 /// `GET /api/repos/{name}`; `hexpm` names the public repository, as everywhere under `/api/repos`.
 #[tracing::instrument(skip_all)]
-pub async fn get_repo(services: web::Data<Services>, principal: MaybePrincipal, path: OrgPath) -> Result<Reply, ApiError> {
+pub async fn get_repo(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    path: OrgPath,
+) -> Result<Reply, ApiError> {
     let repo = authz::readable_repository(&services, Some(path.0.as_str()), principal.as_ref()).await?;
     Ok(Reply::ok(view(&services, &repo)))
 }
