@@ -11,7 +11,7 @@ use crate::support::*;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
-/// 1. A far-future `revoke_at` whose UTC instant is past the year 9999 panicked the worker and
+/// Defect 1: A far-future `revoke_at` whose UTC instant is past the year 9999 panicked the worker and
 /// dropped the connection; every out-of-range date is a 422 now.
 #[test]
 fn out_of_range_revocation_times_are_422_not_a_dropped_connection() {
@@ -29,7 +29,7 @@ fn out_of_range_revocation_times_are_422_not_a_dropped_connection() {
     assert_eq!(get(&server.api("/keys"), &[("authorization", &key)]).status, 200, "the server still answers");
 }
 
-/// 2. `GET /api/users/EMAIL` turned any address into a username; only a public, confirmed
+/// Defect 2: `GET /api/users/EMAIL` turned any address into a username; only a public, confirmed
 /// email finds its user now.
 #[test]
 fn an_email_finds_a_user_only_when_public_and_confirmed() {
@@ -45,7 +45,7 @@ fn an_email_finds_a_user_only_when_public_and_confirmed() {
     assert_eq!(get(&server.api("/users/not%20a%20name"), &[]).status, 404, "a malformed name is refused unread");
 }
 
-/// 4. Six concurrent registrations of one new username answered three 201s; one wins now, and
+/// Defect 4: Six concurrent registrations of one new username answered three 201s; one wins now, and
 /// the rest are told the name is taken (never a 500).
 #[test]
 fn concurrent_registrations_of_one_username_make_one_account() {
@@ -68,7 +68,7 @@ fn concurrent_registrations_of_one_username_make_one_account() {
     assert_eq!(server.psql("SELECT count(*) FROM users WHERE username = 'racer'").trim(), "1");
 }
 
-/// 5. The mix.exs snippet of an organization's package said `organization: "acme"`, which mix
+/// Defect 5: The mix.exs snippet of an organization's package said `organization: "acme"`, which mix
 /// resolves to hex.pm; it names the repository as the README adds it.
 #[test]
 fn an_organization_package_snippet_names_its_repository() {
@@ -113,7 +113,7 @@ fn read_response(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&buffer).into_owned()
 }
 
-/// 6. Idle keep-alive connections were closed after about 5 s, the device flow's polling
+/// Defect 6: Idle keep-alive connections were closed after about 5 s, the device flow's polling
 /// interval, so mix's next poll on its kept connection failed now and then. They stay open
 /// well beyond it.
 #[test]
@@ -132,7 +132,7 @@ fn an_idle_connection_outlives_the_device_flow_interval() {
     assert!(second.starts_with("HTTP/1.1 200"), "the kept connection answers again: {second:?}");
 }
 
-/// 7. HEAD answered 404 where GET answered 200, and a known path with another method "Page not
+/// Defect 7: HEAD answered 404 where GET answered 200, and a known path with another method "Page not
 /// found". HEAD is GET without a body now; a wrong method is a 405 with `Allow`.
 #[test]
 fn head_is_get_without_a_body_and_a_wrong_method_is_405() {
@@ -161,7 +161,7 @@ fn head_is_get_without_a_body_and_a_wrong_method_is_405() {
     assert_eq!(get(&server.api("/nothing/here"), &[]).status, 404, "an unknown path is still a 404");
 }
 
-/// 8. The audit trail took addresses from forwarding headers anyone can forge; like the rate
+/// Defect 8: The audit trail took addresses from forwarding headers anyone can forge; like the rate
 /// limits, it takes the connection's own.
 #[test]
 fn forwarding_headers_do_not_choose_the_recorded_address() {
