@@ -6,6 +6,7 @@ mod clients;
 mod hostile;
 mod mail;
 mod matrix;
+mod mix;
 mod oauth;
 mod orgs;
 mod ratelimit;
