@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::Subcommand;
 use hexyard_service::keys::{self, KeyOwner, KeyRequest};
 use hexyard_service::{orgs, users};
@@ -82,9 +82,7 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 eprintln!("created user {}", user.username);
             }
             AdminCommand::Key(KeyCommand::Create { user, key_name, permissions }) => {
-                let owner = hexyard_storage::users::by_name_or_email(&services.db, &user)
-                    .await?
-                    .with_context(|| format!("no user {user:?}"))?;
+                let owner = users::find(&services, &user).await.map_err(|_| anyhow!("no user {user:?}"))?;
                 let request = KeyRequest {
                     name: Some(key_name),
                     permissions: (!permissions.is_empty()).then(|| permissions.iter().map(|p| split(p)).collect()),
@@ -99,9 +97,7 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 println!("{}", created.secret);
             }
             AdminCommand::Org(OrgCommand::Create { name, owner, seats }) => {
-                let user = hexyard_storage::users::by_name_or_email(&services.db, &owner)
-                    .await?
-                    .with_context(|| format!("no user {owner:?}"))?;
+                let user = users::find(&services, &owner).await.map_err(|_| anyhow!("no user {owner:?}"))?;
                 let org = orgs::create(&services, &name, user.id, seats, &admin_actor(user.id))
                     .await
                     .map_err(|e| anyhow!("organization {name:?}: {}", describe(&e)))?;

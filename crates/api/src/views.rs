@@ -2,14 +2,14 @@
 //! encoded as JSON or ETF by [`crate::media::Reply`].
 
 use hexyard_core::Version;
+use hexyard_service::model::Entry;
+use hexyard_service::model::Key;
+use hexyard_service::model::Organization;
+use hexyard_service::model::Owner;
+use hexyard_service::model::Package;
+use hexyard_service::model::User;
+use hexyard_service::model::{Release, Requirement};
 use hexyard_service::{RepositoryRegistry, Services};
-use hexyard_storage::audit::Entry;
-use hexyard_storage::keys::Key;
-use hexyard_storage::orgs::Organization;
-use hexyard_storage::owners::Owner;
-use hexyard_storage::packages::Package;
-use hexyard_storage::releases::{Release, Requirement};
-use hexyard_storage::users::User;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;

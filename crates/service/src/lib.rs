@@ -29,6 +29,20 @@ use hexyard_storage::blobs::BlobStore;
 use hexyard_tarball::Limits;
 
 pub use error::{Error, Result};
+
+/// The records the use cases answer with, as the API and the pages render them (they are
+/// storage's rows; the HTTP crates see them only through here and never reach storage).
+pub mod model {
+    pub use hexyard_storage::audit::Entry;
+    pub use hexyard_storage::keys::Key;
+    pub use hexyard_storage::oauth::Device;
+    pub use hexyard_storage::orgs::{Member, Organization};
+    pub use hexyard_storage::owners::Owner;
+    pub use hexyard_storage::packages::Package;
+    pub use hexyard_storage::releases::{Release, Requirement};
+    pub use hexyard_storage::sessions::Session;
+    pub use hexyard_storage::users::User;
+}
 pub use principal::{Origin, Principal};
 pub use registry::{Registries, RepositoryRegistry};
 pub use throttle::RateLimits;

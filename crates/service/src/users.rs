@@ -231,3 +231,8 @@ pub async fn reset_password(
     tx.commit().await?;
     Ok(true)
 }
+
+/// A user by username or any of their email addresses, for the operator's commands.
+pub async fn find(services: &Services, name_or_email: &str) -> Result<User> {
+    users::by_name_or_email(&services.db, name_or_email).await?.ok_or(Error::NotFound)
+}

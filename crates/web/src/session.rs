@@ -7,9 +7,9 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
+use hexyard_service::model::Session;
+use hexyard_service::model::User;
 use hexyard_service::{Error, Services, sessions};
-use hexyard_storage::sessions::Session;
-use hexyard_storage::users::User;
 
 use crate::html::{esc, page};
 

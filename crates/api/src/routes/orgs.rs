@@ -4,8 +4,8 @@
 
 use actix_web::web;
 use hexyard_core::{Role, UserRef};
+use hexyard_service::model::{Member, Organization};
 use hexyard_service::{Principal, Services, audit, keys, orgs};
-use hexyard_storage::orgs::{Member, Organization};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
