@@ -109,21 +109,26 @@ async fn by_key(services: &Services, secret: &str, mut actor: Actor) -> Result<P
     })
 }
 
-async fn by_token(services: &Services, token: &str, mut actor: Actor) -> Result<Principal> {
-    let token = hexyard_storage::oauth::by_access(&services.db, &sha256(token)).await?.ok_or_else(invalid_key)?;
-    let user = hexyard_storage::users::by_id(&services.db, token.user_id).await?.ok_or_else(invalid_key)?;
+/// A user signed in without a key: by an OAuth token, or by password.
+fn user_principal(user: User, permissions: Vec<Permission>, mut actor: Actor, oauth_token: Option<i64>) -> Principal {
     actor.user_id = Some(user.id);
-    let permissions = token.scopes.iter().filter_map(|s| parse_scopes(s).ok()).flatten().collect();
-    Ok(Principal {
+    Principal {
         user: Some(user),
         organization: None,
         key_id: None,
         key_name: None,
         permissions,
         actor,
-        oauth_token: Some(token.id),
+        oauth_token,
         otp: None,
-    })
+    }
+}
+
+async fn by_token(services: &Services, token: &str, actor: Actor) -> Result<Principal> {
+    let token = hexyard_storage::oauth::by_access(&services.db, &sha256(token)).await?.ok_or_else(invalid_key)?;
+    let user = hexyard_storage::users::by_id(&services.db, token.user_id).await?.ok_or_else(invalid_key)?;
+    let permissions = token.scopes.iter().filter_map(|s| parse_scopes(s).ok()).flatten().collect();
+    Ok(user_principal(user, permissions, actor, Some(token.id)))
 }
 
 /// Checks a password in a blocking task (argon2 is slow on purpose).
@@ -132,23 +137,13 @@ pub(crate) async fn password_matches(hash: Option<String>, password: String) -> 
     Ok(tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await?)
 }
 
-async fn by_password(services: &Services, username: &str, password: String, mut actor: Actor) -> Result<Principal> {
+async fn by_password(services: &Services, username: &str, password: String, actor: Actor) -> Result<Principal> {
     let wrong = || Error::Unauthorized("invalid username and password combination".into());
     let user = hexyard_storage::users::by_name_or_email(&services.db, username).await?.ok_or_else(wrong)?;
     if !password_matches(user.password_hash.clone(), password).await? {
         return Err(wrong());
     }
-    actor.user_id = Some(user.id);
     // a password stands for the whole account
     let permissions = vec![Permission::api(), Permission::parse("repositories", None).expect("a valid grant")];
-    Ok(Principal {
-        user: Some(user),
-        organization: None,
-        key_id: None,
-        key_name: None,
-        permissions,
-        actor,
-        oauth_token: None,
-        otp: None,
-    })
+    Ok(user_principal(user, permissions, actor, None))
 }
