@@ -37,6 +37,19 @@ pub struct Published {
 const RELEASE_WINDOW: Duration = Duration::hours(1);
 const PACKAGE_WINDOW: Duration = Duration::hours(24);
 
+/// The repository an upload goes to, decided before a byte of the body is read: one the caller
+/// may read (`None`: the public one), and for an OAuth token a current TOTP code.
+pub async fn target(
+    services: &Services,
+    repository: Option<&str>,
+    principal: &Principal,
+) -> Result<std::sync::Arc<RepositoryRegistry>> {
+    let repo = authz::readable_repository(services, repository, Some(principal)).await?;
+    crate::tfa::require_write_code(services, principal, principal.otp.as_deref()).await?;
+    Ok(repo)
+}
+
+/// Publishes a release from its tarball.
 pub async fn publish(services: &Services, req: PublishRequest<'_>) -> Result<Published> {
     let tarball =
         hexyard_tarball::read(&req.body, &services.settings.limits).map_err(|e| Error::field("tar", e.to_string()))?;

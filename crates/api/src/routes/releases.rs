@@ -3,8 +3,8 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
-use hexyard_service::publish::{PublishRequest, publish};
-use hexyard_service::{Services, authz, packages, tfa};
+use hexyard_service::publish::{self, PublishRequest};
+use hexyard_service::{Services, packages};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -35,13 +35,13 @@ pub async fn publish_release(
 ) -> Result<Reply, ApiError> {
     // refuse before reading a byte of the body
     let principal = principal.required()?;
-    let repo = authz::readable_repository(&services, repository.name(), Some(&principal)).await?;
-    tfa::require_write_code(&services, &principal, principal.otp.as_deref()).await?;
+    let repo = publish::target(&services, repository.name(), &principal).await?;
     let body = read_upload(&req, payload, services.settings.limits.max_tarball_size).await?;
     let replace = query.replace.as_deref() != Some("false");
     let url_name = req.match_info().get("name");
     let published =
-        publish(&services, PublishRequest { repo: &repo, url_name, replace, body, principal: &principal }).await?;
+        publish::publish(&services, PublishRequest { repo: &repo, url_name, replace, body, principal: &principal })
+            .await?;
 
     let urls = Urls { services: &services, repo: &repo };
     let body = views::release(&urls, &published.package.name, &published.release, &published.requirements);

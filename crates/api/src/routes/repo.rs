@@ -34,6 +34,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
 /// 401, which would start mix's interactive sign-in.
 async fn repo_of(services: &Services, req: &HttpRequest) -> Result<Arc<RepositoryRegistry>, HttpResponse> {
     let Some(org) = req.match_info().get("org") else { return Ok(services.public().clone()) };
+    if hexyard_core::RepositoryName::parse(org).is_err() {
+        return Err(repo_not_found());
+    }
     let repo = match services.repository(Some(org)).await {
         Ok(Some(repo)) if !repo.public => repo,
         Ok(_) => return Err(repo_not_found()),
