@@ -1,4 +1,4 @@
-//! Repositories: the instance's public one (and, later, organizations').
+//! Repositories: the instance's public one and organizations' private ones.
 
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
@@ -26,13 +26,6 @@ pub async fn ensure(db: impl PgExecutor<'_>, name: &str, public: bool) -> Result
     .bind(public)
     .fetch_one(db)
     .await?)
-}
-
-/// Every repository.
-pub async fn all(db: impl PgExecutor<'_>) -> Result<Vec<Repository>> {
-    Ok(sqlx::query_as("SELECT id, name, public, inserted_at, updated_at FROM repositories ORDER BY id")
-        .fetch_all(db)
-        .await?)
 }
 
 /// A private repository and its sealed signing key.

@@ -133,15 +133,6 @@ pub async fn by_name_or_email(db: impl PgExecutor<'_>, name_or_email: &str) -> R
     .await?)
 }
 
-/// Marks the user's primary email verified.
-pub async fn verify_email(db: impl PgExecutor<'_>, user_id: i64) -> Result<()> {
-    sqlx::query("UPDATE emails SET verified = true, updated_at = now() WHERE user_id = $1 AND is_primary")
-        .bind(user_id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 pub async fn set_full_name(db: impl PgExecutor<'_>, user_id: i64, full_name: &str) -> Result<()> {
     sqlx::query("UPDATE users SET full_name = $2, updated_at = now() WHERE id = $1")
         .bind(user_id)

@@ -113,6 +113,8 @@ async fn only_public_confirmed_emails_find_a_user_publicly() {
 async fn confirmation_and_password_reset_keys() {
     let db = TestDb::new().await;
     let mia = create(&db, "mia", "mia@example.com", false).await;
+    users::set_full_name(&db.pool, mia.id, "Mia Example").await.unwrap();
+    assert_eq!(users::by_id(&db.pool, mia.id).await.unwrap().unwrap().full_name.as_deref(), Some("Mia Example"));
     users::set_verification_key(&db.pool, mia.id, b"key").await.unwrap();
     assert!(!users::confirm_email(&db.pool, mia.id, b"wrong").await.unwrap());
     assert!(users::confirm_email(&db.pool, mia.id, b"key").await.unwrap());
@@ -249,8 +251,13 @@ async fn device_flow_grants_tokens_and_revocation() {
     let mut tx = db.pool.begin().await.unwrap();
     assert_eq!(oauth::by_refresh_for_update(&mut tx, b"refresh").await.unwrap().unwrap().id, live.id);
     drop(tx);
-    assert!(oauth::revoke_by_hash(&db.pool, b"access").await.unwrap());
-    assert!(oauth::by_access(&db.pool, b"access").await.unwrap().is_none());
+    oauth::revoke_token(&db.pool, live.id).await.unwrap();
+    assert!(oauth::by_access(&db.pool, b"access").await.unwrap().is_none(), "a rotated token is dead");
+    assert!(!oauth::revoke_by_hash(&db.pool, b"access").await.unwrap(), "already revoked");
+    let second = oauth::NewToken { access_hash: b"access2", refresh_hash: Some(b"refresh2"), ..token };
+    oauth::create_token(&db.pool, &second).await.unwrap();
+    assert!(oauth::revoke_by_hash(&db.pool, b"refresh2").await.unwrap(), "by its refresh token");
+    assert!(oauth::by_access(&db.pool, b"access2").await.unwrap().is_none());
     assert!(oauth::revoke_grant_by_refresh(&db.pool, b"refresh").await.unwrap());
     assert!(!oauth::revoke_grant_by_refresh(&db.pool, b"refresh").await.unwrap());
 }
@@ -278,4 +285,13 @@ async fn totp_state_replay_race_and_recovery_codes() {
     tx.commit().await.unwrap();
     assert!(tfa::get(&db.pool, ann.id).await.unwrap().is_none());
     assert!(!tfa::use_recovery_code(&db.pool, ann.id, b"code2").await.unwrap());
+}
+
+#[tokio::test]
+async fn the_template_has_every_migration_applied() {
+    let db = TestDb::new().await;
+    let applied = hexyard_storage::applied_migrations(&db.pool).await.unwrap();
+    let known: Vec<i64> =
+        hexyard_storage::MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).map(|m| m.version).collect();
+    assert_eq!(applied, known);
 }
