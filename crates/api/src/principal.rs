@@ -59,8 +59,7 @@ pub async fn authenticate(
     Ok(principal::authenticate(services, authorization(headers)?, origin).await?)
 }
 
-fn with_otp(principal: Option<Principal>, headers: &HeaderMap) -> Option<Principal> {
-    let otp = headers.get("x-hex-otp").and_then(|v| v.to_str().ok()).map(str::to_owned);
+fn with_otp(principal: Option<Principal>, otp: Option<String>) -> Option<Principal> {
     principal.map(|p| Principal { otp, ..p })
 }
 
@@ -69,17 +68,18 @@ impl FromRequest for MaybePrincipal {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let headers = req.headers().clone();
+        let otp = req.headers().get("x-hex-otp").and_then(|v| v.to_str().ok()).map(str::to_owned);
         if let Some(Authenticated(known)) = req.extensions().get::<Authenticated>() {
-            let known = with_otp(known.clone(), &headers);
+            let known = with_otp(known.clone(), otp);
             return Box::pin(async move { Ok(MaybePrincipal(known)) });
         }
+        let authorization = authorization(req.headers()).map(|a| a.map(str::to_owned));
         let services = req.app_data::<web::Data<Services>>().cloned();
         let origin = origin(req);
         Box::pin(async move {
             let services = services.ok_or_else(|| ApiError::internal("no application state"))?;
-            let principal = authenticate(&services, &headers, &origin).await?;
-            Ok(MaybePrincipal(with_otp(principal, &headers)))
+            let principal = principal::authenticate(&services, authorization?.as_deref(), &origin).await?;
+            Ok(MaybePrincipal(with_otp(principal, otp)))
         })
     }
 }
