@@ -4,6 +4,7 @@
 mod api;
 mod clients;
 mod hostile;
+mod lifecycle;
 mod mail;
 mod matrix;
 mod mix;

@@ -11,12 +11,12 @@ use crate::oauth::{Browser, hidden, user_with_password};
 use crate::support::*;
 
 /// A mix with the Hex archive installed in homes of its own.
-struct Mix {
-    home: tempfile::TempDir,
+pub(crate) struct Mix {
+    pub(crate) home: tempfile::TempDir,
 }
 
 impl Mix {
-    fn new() -> Mix {
+    pub(crate) fn new() -> Mix {
         let home = tempfile::tempdir().unwrap();
         let mix = Mix { home };
         let archive = fixtures().join("../clients/hex-2.5.1.ez");
@@ -41,12 +41,12 @@ impl Mix {
         command
     }
 
-    fn run(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub(crate) fn run(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         self.command(dir).args(args).envs(env.iter().copied()).output().unwrap()
     }
 
     /// A project directory with `mix.exs` and one module.
-    fn project(&self, name: &str, mix_exs: &str) -> PathBuf {
+    pub(crate) fn project(&self, name: &str, mix_exs: &str) -> PathBuf {
         let dir = self.home.path().join(name);
         std::fs::create_dir_all(dir.join("lib")).unwrap();
         std::fs::write(dir.join("mix.exs"), mix_exs).unwrap();
@@ -63,7 +63,7 @@ fn camel(name: &str) -> String {
     name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect()
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 

@@ -8,6 +8,7 @@ pub mod authz;
 pub mod blob_cache;
 pub mod error;
 pub mod keys;
+pub mod lifecycle;
 pub mod mail;
 pub mod oauth;
 pub mod orgs;

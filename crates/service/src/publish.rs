@@ -37,6 +37,13 @@ pub struct Published {
 const RELEASE_WINDOW: Duration = Duration::hours(1);
 const PACKAGE_WINDOW: Duration = Duration::hours(24);
 
+/// Whether a release of the public repository may still be changed: published within the hour,
+/// or its package created within the day.
+pub(crate) fn within_window(release_inserted_at: OffsetDateTime, package_inserted_at: OffsetDateTime) -> bool {
+    let now = OffsetDateTime::now_utc();
+    now - release_inserted_at <= RELEASE_WINDOW || now - package_inserted_at <= PACKAGE_WINDOW
+}
+
 /// The repository an upload goes to, decided before a byte of the body is read: one the caller
 /// may read (`None`: the public one), and for an OAuth token a current TOTP code.
 pub async fn target(
@@ -248,15 +255,12 @@ async fn commit(
 }
 
 async fn editable(services: &Services, package_id: i64, release_inserted_at: OffsetDateTime) -> Result<bool> {
-    let now = OffsetDateTime::now_utc();
-    if now - release_inserted_at <= RELEASE_WINDOW {
-        return Ok(true);
-    }
     let created = packages::inserted_at(&services.db, package_id).await?;
-    Ok(created.is_some_and(|t| now - t <= PACKAGE_WINDOW))
+    Ok(created.is_some_and(|created| within_window(release_inserted_at, created)))
 }
 
-async fn remove_unused_blob(services: &Services, outer_checksum: &[u8]) {
+/// Deletes a tarball blob once no release names it.
+pub(crate) async fn remove_unused_blob(services: &Services, outer_checksum: &[u8]) {
     match releases::checksum_in_use(&services.db, outer_checksum).await {
         Ok(false) => {
             if let Err(e) = services.blobs.delete(&blobs::tarball_key(outer_checksum)).await {

@@ -130,3 +130,12 @@ pub async fn inserted_at(db: impl PgExecutor<'_>, package_id: i64) -> Result<Opt
         sqlx::query_as("SELECT inserted_at FROM packages WHERE id = $1").bind(package_id).fetch_optional(db).await?;
     Ok(row.map(|(t,)| t))
 }
+
+/// Deletes a package (its owners go with it); its releases must be gone.
+pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM packages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM releases WHERE package_id = $1)")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -194,3 +194,50 @@ pub async fn summaries_of_package(
     .fetch_all(db)
     .await?)
 }
+
+/// Deletes a release (its requirements go with it).
+pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM releases WHERE id = $1").bind(id).execute(db).await?;
+    Ok(())
+}
+
+/// How many releases a package has.
+pub async fn count_of_package(db: impl PgExecutor<'_>, package_id: i64) -> Result<i64> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM releases WHERE package_id = $1").bind(package_id).fetch_one(db).await?;
+    Ok(n)
+}
+
+/// Whether a release of another package requires `package` of `repository` (by its name).
+pub async fn has_dependants(db: impl PgExecutor<'_>, repository: &str, package_id: i64, package: &str) -> Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT q.release_id FROM requirements q JOIN releases r ON r.id = q.release_id
+         WHERE q.dependency_repository = $1 AND q.dependency_name = $2 AND r.package_id <> $3 LIMIT 1",
+    )
+    .bind(repository)
+    .bind(package)
+    .bind(package_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Retires a release (`Some((reason, message))`) or unretires it (`None`); false when there is
+/// no such release.
+pub async fn set_retirement(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    retirement: Option<(&str, Option<&str>)>,
+) -> Result<bool> {
+    let (reason, message) = retirement.map_or((None, None), |(r, m)| (Some(r), m));
+    Ok(sqlx::query(
+        "UPDATE releases SET retirement_reason = $2, retirement_message = $3, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(message)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -66,3 +66,13 @@ pub async fn listen(pool: &sqlx::PgPool) -> Result<sqlx::postgres::PgListener> {
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }
+
+/// Forgets a stored resource (a package whose last release was reverted).
+pub async fn delete(db: impl PgExecutor<'_>, repository_id: i64, path: &str) -> Result<()> {
+    sqlx::query("DELETE FROM registry_resources WHERE repository_id = $1 AND path = $2")
+        .bind(repository_id)
+        .bind(path)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -83,7 +83,16 @@ fn package_routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/packages/{name}").route(get().to(packages::get_package)))
         .service(resource("/packages/{name}/audit-logs").route(get().to(audit::get_package_audit_logs)))
         .service(resource("/packages/{name}/releases").route(post().to(releases::publish_release)))
-        .service(resource("/packages/{name}/releases/{version}").route(get().to(releases::get_release)));
+        .service(
+            resource("/packages/{name}/releases/{version}")
+                .route(get().to(releases::get_release))
+                .route(delete().to(releases::revert_release)),
+        )
+        .service(
+            resource("/packages/{name}/releases/{version}/retire")
+                .route(post().to(releases::retire_release))
+                .route(delete().to(releases::unretire_release)),
+        );
 }
 
 async fn health() -> &'static str {

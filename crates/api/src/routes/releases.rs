@@ -4,12 +4,12 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 use hexyard_service::publish::{self, PublishRequest};
-use hexyard_service::{Services, packages};
+use hexyard_service::{Services, lifecycle, packages};
 use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::extract::{ReleasePath, RepositoryPath};
-use crate::media::Reply;
+use crate::media::{Body, Reply};
 use crate::principal::MaybePrincipal;
 use crate::views::{self, Urls};
 
@@ -83,4 +83,51 @@ pub async fn get_release(
     let found = packages::release(&services, repository.name(), principal.as_ref(), &path.name, &path.version).await?;
     let urls = Urls { services: &services, repo: &found.repo };
     Ok(Reply::ok(views::release(&urls, &found.package.name, &found.release, &found.requirements)))
+}
+
+/// `DELETE /api/packages/{name}/releases/{version}`: reverts a release (204).
+#[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
+pub async fn revert_release(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    repository: RepositoryPath,
+    path: ReleasePath,
+) -> Result<Reply, ApiError> {
+    let principal = principal.required()?;
+    lifecycle::revert(&services, repository.name(), &principal, &path.name, &path.version).await?;
+    Ok(Reply::no_content())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RetireBody {
+    reason: Option<String>,
+    message: Option<String>,
+}
+
+/// `POST /api/packages/{name}/releases/{version}/retire` with `{reason, message}` (204).
+#[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
+pub async fn retire_release(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    repository: RepositoryPath,
+    path: ReleasePath,
+    Body(body): Body<RetireBody>,
+) -> Result<Reply, ApiError> {
+    let principal = principal.required()?;
+    let retirement = Some((body.reason.as_deref(), body.message.as_deref()));
+    lifecycle::set_retirement(&services, repository.name(), &principal, &path.name, &path.version, retirement).await?;
+    Ok(Reply::no_content())
+}
+
+/// `DELETE /api/packages/{name}/releases/{version}/retire` (204).
+#[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
+pub async fn unretire_release(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    repository: RepositoryPath,
+    path: ReleasePath,
+) -> Result<Reply, ApiError> {
+    let principal = principal.required()?;
+    lifecycle::set_retirement(&services, repository.name(), &principal, &path.name, &path.version, None).await?;
+    Ok(Reply::no_content())
 }

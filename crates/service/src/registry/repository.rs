@@ -88,6 +88,12 @@ impl RepositoryRegistry {
         self.tarballs.read().expect("registry lock").get(stem).cloned()
     }
 
+    /// Stops serving a package's resource and tarballs.
+    fn forget(&self, path: &str, name: &str) {
+        self.resources.write().expect("registry lock").remove(path);
+        self.tarballs.write().expect("registry lock").retain(|stem, _| !is_release_of(stem, name));
+    }
+
     fn install(&self, path: String, resource: Resource) {
         self.resources.write().expect("registry lock").insert(path, Arc::new(resource));
     }
@@ -114,9 +120,17 @@ impl RepositoryRegistry {
     }
 
     /// Rebuilds and signs `/packages/NAME` from the database, then swaps it in.
+    /// A package that no longer exists (its last release reverted) leaves: its resource and
+    /// its tarballs are no longer served here, nor (through the announcement) by the replicas.
     pub async fn rebuild_package(&self, db: &PgPool, name: &str) -> Result<(), StorageError> {
         let _guard = self.rebuild.lock().await;
-        let Some((entry, stems)) = self.package_entry(db, name).await? else { return Ok(()) };
+        let path = format!("packages/{name}");
+        let Some((entry, stems)) = self.package_entry(db, name).await?.filter(|(e, _)| !e.releases.is_empty()) else {
+            resources::delete(db, self.id, &path).await?;
+            resources::announce(db, &format!("{} {} {path}", self.instance, self.id)).await?;
+            self.forget(&path, name);
+            return Ok(());
+        };
         let body = sign_and_gzip(&build::package(&self.name, &entry), &self.key);
         self.store(db, format!("packages/{name}"), body).await?;
         let mut tarballs = self.tarballs.write().expect("registry lock");
@@ -279,10 +293,18 @@ impl RepositoryRegistry {
     /// Takes in a resource another replica stored: the bytes as stored (never re-signed here),
     /// and for a package, its tarballs.
     pub async fn reload(&self, db: &PgPool, path: &str) -> Result<(), StorageError> {
-        if let Some(stored) = resources::get(db, self.id, path).await? {
-            let resource =
-                Resource { body: Bytes::from(stored.body), etag: stored.etag, last_modified: stored.updated_at.into() };
-            self.install(stored.path, resource);
+        match resources::get(db, self.id, path).await? {
+            Some(stored) => {
+                let resource = Resource {
+                    body: Bytes::from(stored.body),
+                    etag: stored.etag,
+                    last_modified: stored.updated_at.into(),
+                };
+                self.install(stored.path, resource);
+            }
+            None => {
+                self.resources.write().expect("registry lock").remove(path);
+            }
         }
         if let Some(name) = path.strip_prefix("packages/") {
             let summaries = releases::summaries_of_package(db, self.id, name).await?;

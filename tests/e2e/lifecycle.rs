@@ -1,0 +1,238 @@
+//! After the first publish: retiring, unretiring and reverting releases with the real mix
+//! client and with hex_core (from rebar3), then the signed registry checked with the change in
+//! it; and the rules (the revert window, owners, bad input) over HTTP.
+
+use serde_json::json;
+
+use crate::mix::{Mix, text};
+use crate::support::*;
+
+fn package_mix_exs(version: &str) -> String {
+    format!(
+        r#"defmodule Greeter.MixProject do
+  use Mix.Project
+
+  def project do
+    [
+      app: :greeter,
+      version: "{version}",
+      description: "Says hello",
+      package: [licenses: ["MIT"], links: %{{"Home" => "https://example.com/greeter"}}],
+      deps: []
+    ]
+  end
+end
+"#
+    )
+}
+
+/// The signed `/repo/packages/NAME`, verified and decoded; `None` when it is gone.
+fn signed_package(server: &Server, name: &str) -> Option<hexyard_registry::proto::package::Package> {
+    let resp = get(&format!("{}/repo/packages/{name}", server.url), &[]);
+    if resp.status == 404 {
+        return None;
+    }
+    let key = hexyard_registry::VerifyingKey::from_pem(&server.public_key()).unwrap();
+    Some(hexyard_registry::decode_package(&resp.body, &key, &server.repository, name).unwrap())
+}
+
+fn retired_versions(server: &Server, name: &str) -> Vec<(String, i32, Option<String>)> {
+    signed_package(server, name)
+        .unwrap()
+        .releases
+        .into_iter()
+        .filter_map(|r| r.retired.map(|t| (r.version, t.reason, t.message)))
+        .collect()
+}
+
+#[test]
+fn mix_retires_unretires_and_reverts() {
+    let server = Server::start("hexyard");
+    let key = server.user_with_key("mia", &[]);
+    let mix = Mix::new();
+    let api = server.api("");
+    let env = [("HEX_API_URL", api.as_str()), ("HEX_API_KEY", key.as_str())];
+    let greeter = mix.project("greeter", &package_mix_exs("1.0.0"));
+    assert!(text(&mix.run(&greeter, &["hex.publish", "package", "--yes"], &env)).contains("Package published"));
+    std::fs::write(greeter.join("mix.exs"), package_mix_exs("1.1.0")).unwrap();
+    assert!(text(&mix.run(&greeter, &["hex.publish", "package", "--yes"], &env)).contains("Package published"));
+
+    let retired =
+        mix.run(&greeter, &["hex.retire", "greeter", "1.0.0", "deprecated", "--message", "use greeter 1.1"], &env);
+    assert!(text(&retired).contains("greeter 1.0.0 has been retired"), "{}", text(&retired));
+    assert_eq!(retired_versions(&server, "greeter"), [("1.0.0".to_owned(), 3, Some("use greeter 1.1".to_owned()))]);
+    let release = get(&server.api("/packages/greeter/releases/1.0.0"), &[]).json();
+    assert_eq!(release["retirement"], json!({"reason": "deprecated", "message": "use greeter 1.1"}));
+    let package = get(&server.api("/packages/greeter"), &[]).json();
+    assert_eq!(package["retirements"]["1.0.0"]["reason"], "deprecated");
+
+    // a project pinned to the retired release is warned, and the audit lists it
+    let added = mix.run(
+        mix.home.path(),
+        &["hex.repo", "add", "hexyard", &format!("{}/repo", server.url), "--public-key", &write_key(&mix, &server)],
+        &[],
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    let app = mix.project(
+        "app",
+        r#"defmodule App.MixProject do
+  use Mix.Project
+  def project, do: [app: :app, version: "0.1.0", deps: [{:greeter, "1.0.0", repo: "hexyard"}]]
+end
+"#,
+    );
+    let fetched = text(&mix.run(&app, &["deps.get"], &[]));
+    assert!(fetched.contains("RETIRED!") && fetched.contains("(deprecated) use greeter 1.1"), "{fetched}");
+    let audit = text(&mix.run(&app, &["hex.audit"], &[]));
+    assert!(audit.contains("greeter 1.0.0") && audit.contains("(deprecated) use greeter 1.1"), "{audit}");
+
+    let unretired = mix.run(&greeter, &["hex.retire", "greeter", "1.0.0", "--unretire"], &env);
+    assert!(text(&unretired).contains("has been unretired"), "{}", text(&unretired));
+    assert!(retired_versions(&server, "greeter").is_empty());
+
+    // reverting the newest release leaves the older one; reverting that one the package
+    let reverted = mix.run(&greeter, &["hex.publish", "--revert", "1.1.0"], &env);
+    assert!(text(&reverted).contains("Reverted greeter 1.1.0"), "{}", text(&reverted));
+    let versions: Vec<String> =
+        signed_package(&server, "greeter").unwrap().releases.into_iter().map(|r| r.version).collect();
+    assert_eq!(versions, ["1.0.0"]);
+    assert_eq!(get(&format!("{}/repo/tarballs/greeter-1.1.0.tar", server.url), &[]).status, 404);
+    assert_eq!(get(&server.api("/packages/greeter/releases/1.1.0"), &[]).status, 404);
+    assert!(text(&mix.run(&greeter, &["hex.publish", "--revert", "1.0.0"], &env)).contains("Reverted greeter 1.0.0"));
+    assert!(signed_package(&server, "greeter").is_none());
+    assert_eq!(get(&server.api("/packages/greeter"), &[]).status, 404);
+    assert_eq!(get(&format!("{}/repo/tarballs/greeter-1.0.0.tar", server.url), &[]).status, 404);
+    // the index follows within a second
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let names = get(&format!("{}/repo/names", server.url), &[]).body;
+    let verifying = hexyard_registry::VerifyingKey::from_pem(&server.public_key()).unwrap();
+    let decoded = hexyard_registry::decode_names(&names, &verifying, &server.repository).unwrap();
+    assert!(decoded.packages.iter().all(|p| p.name != "greeter"), "{decoded:?}");
+    assert_eq!(server.psql("SELECT count(*) FROM releases").trim(), "0");
+    let audit = get(&server.api("/users/me/audit-logs"), &[("authorization", &key)]).json();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["release.retire", "release.unretire", "release.revert"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}
+
+fn write_key(mix: &Mix, server: &Server) -> String {
+    let path = mix.home.path().join("hexyard.pem");
+    std::fs::write(&path, server.public_key()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn hex_core_retires_unretires_and_reverts() {
+    let server = Server::start("acme");
+    let key = server.user_with_key("erlanger", &[]);
+    for version in ["1.0.0", "1.1.0"] {
+        assert_eq!(server.publish(&key, &tarball("lib_a", version, &[]), false).status, 201);
+    }
+    let code = format!(
+        r#"
+        {{ok, _}} = application:ensure_all_started(inets),
+        Config = maps:merge(r3_hex_core:default_config(), #{{
+            api_url => {api}, api_key => {key},
+            repo_url => {repo}, repo_name => <<"acme">>, repo_public_key => {pem}}}),
+        Retire = #{{<<"reason">> => <<"security">>, <<"message">> => <<"CVE-2026-0001">>}},
+        {{ok, {{S1, _, _}}}} = r3_hex_api_release:retire(Config, <<"lib_a">>, <<"1.0.0">>, Retire),
+        {{ok, {{200, _, Rs}}}} = r3_hex_repo:get_package(Config, <<"lib_a">>),
+        Retired = [{{maps:get(version, R), maps:get(retired, R)}} || R <- Rs, maps:is_key(retired, R)],
+        io:format("retire ~p ~p~n", [S1, Retired]),
+        {{ok, {{S2, _, _}}}} = r3_hex_api_release:unretire(Config, <<"lib_a">>, <<"1.0.0">>),
+        {{ok, {{200, _, Rs2}}}} = r3_hex_repo:get_package(Config, <<"lib_a">>),
+        io:format("unretire ~p ~p~n", [S2, [V || #{{version := V}} = R <- Rs2, maps:is_key(retired, R)]]),
+        {{ok, {{S3, _, _}}}} = r3_hex_api_release:delete(Config, <<"lib_a">>, <<"1.1.0">>),
+        {{ok, {{200, _, Rs3}}}} = r3_hex_repo:get_package(Config, <<"lib_a">>),
+        io:format("revert ~p ~p~n", [S3, [maps:get(version, R) || R <- Rs3]]),
+        halt().
+        "#,
+        api = erl_bin(&server.api("")),
+        key = erl_bin(&key),
+        repo = erl_bin(&format!("{}/repo", server.url)),
+        pem = erl_bin(&server.public_key()),
+    );
+    let out = erl(&code);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    // Erlang wraps long terms: compare without whitespace
+    let flat: String = stdout.split_whitespace().collect();
+    let retired = r#"retire204[{<<"1.0.0">>,#{message=><<"CVE-2026-0001">>,reason=>'RETIRED_SECURITY'}}]"#;
+    assert!(flat.contains(retired), "{stdout}");
+    assert!(stdout.contains("unretire 204 []"), "{stdout}");
+    assert!(stdout.contains("revert 204 [<<\"1.0.0\">>]"), "{stdout}");
+}
+
+#[test]
+fn revert_and_retire_rules() {
+    let server = Server::start("hexyard");
+    let owner = server.user_with_key("ann", &[]);
+    let other = server.user_with_key("bob", &[]);
+    let reader = server.admin(&["key", "create", "ann", "reader", "--permission", "api:read"]);
+    assert_eq!(server.publish(&owner, &tarball("base", "1.0.0", &[]), false).status, 201);
+    assert_eq!(server.publish(&owner, &tarball("dep", "1.0.0", &[("base", "~> 1.0", None)]), false).status, 201);
+    let send = |method: &str, path: &str, key: &str, body: Option<serde_json::Value>| {
+        let body = body.map(|b| b.to_string());
+        request(
+            method,
+            &server.api(path),
+            &[("authorization", key), ("content-type", "application/json")],
+            body.as_deref().map(str::as_bytes),
+        )
+    };
+    let retire =
+        |key: &str, body: serde_json::Value| send("POST", "/packages/base/releases/1.0.0/retire", key, Some(body));
+
+    assert_eq!(retire(&other, json!({"reason": "security"})).status, 403, "not an owner");
+    assert_eq!(retire(&reader, json!({"reason": "security"})).status, 401, "a read key");
+    let bad = retire(&owner, json!({"reason": "bored"}));
+    assert_eq!((bad.status, bad.json()["errors"]["reason"].is_string()), (422, true));
+    let long = retire(&owner, json!({"reason": "other", "message": "x".repeat(141)}));
+    assert_eq!((long.status, long.json()["errors"]["message"].is_string()), (422, true));
+    assert_eq!(
+        send("POST", "/packages/base/releases/9.9.9/retire", &owner, Some(json!({"reason": "other"}))).status,
+        404
+    );
+    assert_eq!(
+        send("POST", "/packages/nothing/releases/1.0.0/retire", &owner, Some(json!({"reason": "other"}))).status,
+        404
+    );
+    assert_eq!(retire(&owner, json!({"reason": "invalid", "message": "broken build"})).status, 204);
+
+    // the last release of a package others depend on stays
+    let depended = send("DELETE", "/packages/base/releases/1.0.0", &owner, None);
+    assert_eq!(depended.status, 422, "{}", depended.text());
+    assert_eq!(depended.json()["errors"]["name"], "you cannot delete this package because other packages depend on it");
+    assert_eq!(send("DELETE", "/packages/dep/releases/1.0.0", &other, None).status, 403);
+    // past the window: an hour after publishing, a day after the package's creation
+    server.psql("UPDATE releases SET inserted_at = now() - interval '2 hours'");
+    server.psql("UPDATE packages SET inserted_at = now() - interval '2 days'");
+    let late = send("DELETE", "/packages/dep/releases/1.0.0", &owner, None);
+    assert_eq!(late.status, 422);
+    assert_eq!(late.json()["errors"]["inserted_at"], "can only delete a release up to one hour after publication");
+    // retiring has no window
+    assert_eq!(send("DELETE", "/packages/base/releases/1.0.0/retire", &owner, None).status, 204);
+    assert_eq!(get(&server.api("/packages/dep/releases/1.0.0"), &[]).status, 200, "nothing half-done");
+}
+
+#[test]
+fn an_organization_reverts_without_a_window_and_hides_its_packages() {
+    let server = Server::start("hexyard");
+    let ann = server.user_with_key("ann", &[]);
+    let outsider = server.user_with_key("bob", &[]);
+    server.admin(&["org", "create", "acme", "--owner", "ann"]);
+    let publish = request(
+        "POST",
+        &server.api("/repos/acme/publish"),
+        &[("authorization", &ann)],
+        Some(&tarball("secret", "1.0.0", &[])),
+    );
+    assert_eq!(publish.status, 201, "{}", publish.text());
+    server.psql("UPDATE releases SET inserted_at = now() - interval '3 days'");
+    server.psql("UPDATE packages SET inserted_at = now() - interval '3 days'");
+    let path = server.api("/repos/acme/packages/secret/releases/1.0.0");
+    assert_eq!(request("DELETE", &path, &[("authorization", &outsider)], None).status, 404, "outsiders see nothing");
+    assert_eq!(request("DELETE", &path, &[("authorization", &ann)], None).status, 204, "no window in an organization");
+    assert_eq!(get(&server.api("/repos/acme/packages/secret"), &[("authorization", &ann)]).status, 404);
+}
