@@ -236,3 +236,118 @@ fn an_organization_reverts_without_a_window_and_hides_its_packages() {
     assert_eq!(request("DELETE", &path, &[("authorization", &ann)], None).status, 204, "no window in an organization");
     assert_eq!(get(&server.api("/repos/acme/packages/secret"), &[("authorization", &ann)]).status, 404);
 }
+
+fn owner_levels(server: &Server, key: &str, package: &str) -> Vec<(String, String)> {
+    let owners = get(&server.api(&format!("/packages/{package}/owners")), &[("authorization", key)]).json();
+    owners
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["username"].as_str().unwrap().to_owned(), o["level"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn mix_manages_owners_and_a_second_owner_publishes() {
+    let server = Server::start("hexyard");
+    let mia = server.user_with_key("mia", &[]);
+    let tom = server.user_with_key("tom", &[]);
+    let mix = Mix::new();
+    let api = server.api("");
+    let as_mia = [("HEX_API_URL", api.as_str()), ("HEX_API_KEY", mia.as_str())];
+    let as_tom = [("HEX_API_URL", api.as_str()), ("HEX_API_KEY", tom.as_str())];
+    let greeter = mix.project("greeter", &package_mix_exs("1.0.0"));
+    assert!(text(&mix.run(&greeter, &["hex.publish", "package", "--yes"], &as_mia)).contains("Package published"));
+
+    let added = mix.run(&greeter, &["hex.owner", "add", "greeter", "tom", "--level", "maintainer"], &as_mia);
+    assert!(text(&added).contains("=> 204"), "{}", text(&added));
+    assert_eq!(
+        owner_levels(&server, &mia, "greeter"),
+        [("mia".into(), "full".into()), ("tom".into(), "maintainer".into())]
+    );
+    let listed = text(&mix.run(&greeter, &["hex.owner", "list", "greeter"], &as_mia));
+    assert!(listed.contains("maintainer") && listed.contains("full"), "{listed}");
+    // the new owner publishes a new version
+    std::fs::write(greeter.join("mix.exs"), package_mix_exs("1.1.0")).unwrap();
+    let by_tom = text(&mix.run(&greeter, &["hex.publish", "package", "--yes"], &as_tom));
+    assert!(by_tom.contains("Package published"), "{by_tom}");
+    assert_eq!(get(&server.api("/packages/greeter"), &[]).json()["latest_version"], "1.1.0");
+    // a maintainer does not manage owners
+    let denied = request(
+        "PUT",
+        &server.api("/packages/greeter/owners/tom"),
+        &[("authorization", &tom), ("content-type", "application/json")],
+        Some(br#"{"level":"full"}"#),
+    );
+    assert_eq!(denied.status, 403);
+
+    let removed = mix.run(&greeter, &["hex.owner", "remove", "greeter", "tom"], &as_mia);
+    assert!(text(&removed).contains("=> 204"), "{}", text(&removed));
+    assert_eq!(owner_levels(&server, &mia, "greeter"), [("mia".into(), "full".into())]);
+    let transferred = mix.run(&greeter, &["hex.owner", "transfer", "greeter", "tom"], &as_mia);
+    assert!(text(&transferred).contains("=> 204"), "{}", text(&transferred));
+    assert_eq!(owner_levels(&server, &tom, "greeter"), [("tom".into(), "full".into())]);
+    std::fs::write(greeter.join("mix.exs"), package_mix_exs("1.2.0")).unwrap();
+    let by_mia =
+        request("POST", &server.api("/publish"), &[("authorization", &mia)], Some(&tarball("greeter", "1.2.0", &[])));
+    assert_eq!(by_mia.status, 403, "the old owner no longer publishes");
+
+    let audit = get(&server.api("/packages/greeter/audit-logs"), &[("authorization", &tom)]).json();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["owner.add", "owner.remove", "owner.transfer"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    // tom was told by mail, twice (added, then made the only owner), and once of the removal
+    let mails: Vec<String> = std::fs::read_dir(server.data_dir().join("mail"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .filter(|m| m.contains("To: tom@example.com"))
+        .collect();
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    assert!(mails.iter().any(|m| m.contains("no longer an owner of greeter")));
+}
+
+#[test]
+fn owner_rules() {
+    let server = Server::start("hexyard");
+    let ann = server.user_with_key("ann", &[]);
+    server.user_with_key("bob", &[]);
+    assert_eq!(server.publish(&ann, &tarball("plug", "1.0.0", &[]), false).status, 201);
+    let put = |who: &str, body: &str| {
+        request(
+            "PUT",
+            &server.api(&format!("/packages/plug/owners/{who}")),
+            &[("authorization", &ann), ("content-type", "application/json")],
+            Some(body.as_bytes()),
+        )
+    };
+    assert_eq!(put("nobody", r#"{"level":"full"}"#).status, 404, "an unknown user");
+    let bad = put("bob", r#"{"level":"owner"}"#);
+    assert_eq!((bad.status, bad.json()["errors"]["level"].is_string()), (422, true));
+    let last = request("DELETE", &server.api("/packages/plug/owners/ann"), &[("authorization", &ann)], None);
+    assert_eq!(
+        (last.status, last.json()["errors"]["owner"].as_str()),
+        (422, Some("cannot remove the last full owner"))
+    );
+    let demote = put("ann", r#"{"level":"maintainer"}"#);
+    assert_eq!(demote.status, 422, "{}", demote.text());
+    assert_eq!(put("bob@example.com", r#"{"level":"maintainer"}"#).status, 204, "by email");
+    assert_eq!(get(&server.api("/packages/plug/owners/bob"), &[("authorization", &ann)]).json()["level"], "maintainer");
+    assert_eq!(get(&server.api("/packages/plug"), &[]).json()["owners"].as_array().unwrap().len(), 2);
+
+    // an organization's package has no owners; outsiders do not see it at all
+    server.admin(&["org", "create", "acme", "--owner", "ann"]);
+    let publish = request(
+        "POST",
+        &server.api("/repos/acme/publish"),
+        &[("authorization", &ann)],
+        Some(&tarball("secret", "1.0.0", &[])),
+    );
+    assert_eq!(publish.status, 201);
+    let org_put =
+        request("PUT", &server.api("/repos/acme/packages/secret/owners/bob"), &[("authorization", &ann)], Some(b"{}"));
+    assert_eq!(org_put.status, 422, "{}", org_put.text());
+    let bob = server.admin(&["key", "create", "bob", "second"]);
+    assert_eq!(get(&server.api("/repos/acme/packages/secret/owners"), &[("authorization", &bob)]).status, 404);
+}

@@ -31,6 +31,13 @@ impl RepositoryPath {
     }
 }
 
+/// `{name}` and `{username}` of `/api/packages/{name}/owners/{username}`.
+#[derive(Debug, Clone)]
+pub struct OwnerPath {
+    pub name: PackageName,
+    pub owner: UserRef,
+}
+
 /// `{name}` of `/api/users/{name}`: a username or an email address.
 #[derive(Debug, Clone)]
 pub struct UserPath(pub UserRef);
@@ -100,6 +107,7 @@ extractor!(RepositoryPath, |req| match req.match_info().get("repository") {
     None => Ok(RepositoryPath(None)),
     Some(_) => repository(req, "repository").map(|r| RepositoryPath(Some(r))),
 });
+extractor!(OwnerPath, |req| Ok(OwnerPath { name: package_name(req)?, owner: user(req, "username")? }));
 extractor!(UserPath, |req| user(req, "name").map(UserPath));
 extractor!(OrgPath, |req| repository(req, "name").map(OrgPath));
 extractor!(MemberPath, |req| Ok(MemberPath { org: repository(req, "name")?, user: user(req, "username")? }));

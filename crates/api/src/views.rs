@@ -165,18 +165,18 @@ pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Optio
         "updated_at": timestamp(p.updated_at),
     });
     if let Some(owners) = owners {
-        body["owners"] = owners
-            .iter()
-            .map(|o| {
-                let mut owner = json!({"username": o.username, "url": urls.user(&o.username), "level": o.level});
-                if let (true, Some(email)) = (o.email_public, &o.email) {
-                    owner["email"] = json!(email);
-                }
-                owner
-            })
-            .collect();
+        body["owners"] = owners.iter().map(|o| owner(urls, o)).collect();
     }
     body
+}
+
+/// An owner: username, level, and the email when public.
+pub fn owner(urls: &Urls<'_>, o: &Owner) -> Value {
+    let mut owner = json!({"username": o.username, "url": urls.user(&o.username), "level": o.level});
+    if let (true, Some(email)) = (o.email_public, &o.email) {
+        owner["email"] = json!(email);
+    }
+    owner
 }
 
 /// The User shape; the email only when public (or when it is the caller's own).

@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod oauth;
 pub mod orgs;
+pub mod owners;
 pub mod packages;
 pub mod principal;
 pub mod publish;

@@ -51,3 +51,40 @@ pub async fn level(db: impl PgExecutor<'_>, package_id: i64, user_id: i64) -> Re
             .await?;
     Ok(row.map(|(level,)| level))
 }
+
+/// Locks the package's row, so concurrent owner changes are applied one after the other (and
+/// the last full owner cannot be removed twice at once).
+pub async fn lock_package(conn: &mut sqlx::PgConnection, package_id: i64) -> Result<()> {
+    sqlx::query("SELECT id FROM packages WHERE id = $1 FOR UPDATE").bind(package_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Removes an owner; false when they were none.
+pub async fn remove(db: impl PgExecutor<'_>, package_id: i64, user_id: i64) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM package_owners WHERE package_id = $1 AND user_id = $2")
+        .bind(package_id)
+        .bind(user_id)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Removes every owner but `user_id`.
+pub async fn remove_all_but(db: impl PgExecutor<'_>, package_id: i64, user_id: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM package_owners WHERE package_id = $1 AND user_id <> $2")
+        .bind(package_id)
+        .bind(user_id)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
+/// How many full owners the package has.
+pub async fn full_owners(db: impl PgExecutor<'_>, package_id: i64) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM package_owners WHERE package_id = $1 AND level = 'full'")
+        .bind(package_id)
+        .fetch_one(db)
+        .await?;
+    Ok(n)
+}

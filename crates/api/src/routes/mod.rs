@@ -7,7 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
-use actix_web::web::{self, delete, get, post, resource};
+use actix_web::web::{self, delete, get, post, put, resource};
 
 use crate::error::ApiError;
 
@@ -16,6 +16,7 @@ mod auth;
 mod keys;
 mod oauth;
 mod orgs;
+mod owners;
 mod packages;
 mod releases;
 mod repo;
@@ -82,6 +83,13 @@ fn package_routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/packages").route(get().to(packages::list_packages)))
         .service(resource("/packages/{name}").route(get().to(packages::get_package)))
         .service(resource("/packages/{name}/audit-logs").route(get().to(audit::get_package_audit_logs)))
+        .service(resource("/packages/{name}/owners").route(get().to(owners::list_owners)))
+        .service(
+            resource("/packages/{name}/owners/{username}")
+                .route(get().to(owners::get_owner))
+                .route(put().to(owners::set_owner))
+                .route(delete().to(owners::remove_owner)),
+        )
         .service(resource("/packages/{name}/releases").route(post().to(releases::publish_release)))
         .service(
             resource("/packages/{name}/releases/{version}")
