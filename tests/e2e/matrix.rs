@@ -70,6 +70,24 @@ const ROUTES: &[Route] = &[
     ("POST /packages/plug/releases", [401, 401, 201, 403, 201, 401, 401, 201], |s, c, i| {
         send(s, c, "POST", "/packages/plug/releases?replace=false", Some(&tarball("plug", &format!("3.0.{i}"), &[])))
     }),
+    ("POST /packages/plug/releases/1.0.0/retire", [401, 401, 204, 403, 204, 401, 401, 204], |s, c, _| {
+        send(s, c, "POST", "/packages/plug/releases/1.0.0/retire", Some(br#"{"reason":"other","message":"old"}"#))
+    }),
+    ("DELETE /packages/plug/releases/1.0.0/retire", [401, 401, 204, 403, 204, 401, 401, 204], |s, c, _| {
+        send(s, c, "DELETE", "/packages/plug/releases/1.0.0/retire", None)
+    }),
+    ("DELETE /packages/plug/releases/5.0.N", [401, 401, 204, 403, 204, 401, 401, 204], |s, c, i| {
+        send(s, c, "DELETE", &format!("/packages/plug/releases/5.0.{i}"), None)
+    }),
+    ("GET /packages/plug/owners", [401, 200, 200, 200, 401, 200, 200, 200], |s, c, _| {
+        send(s, c, "GET", "/packages/plug/owners", None)
+    }),
+    ("PUT /packages/plug/owners/carol", [401, 401, 204, 403, 204, 401, 401, 204], |s, c, _| {
+        send(s, c, "PUT", "/packages/plug/owners/carol", Some(br#"{"level":"maintainer"}"#))
+    }),
+    ("DELETE /packages/plug/owners/dave-N", [401, 401, 204, 403, 204, 401, 401, 204], |s, c, i| {
+        send(s, c, "DELETE", &format!("/packages/plug/owners/dave{i}"), None)
+    }),
 ];
 
 fn exchange(server: &Server, key: &str, scope: &str) -> String {
@@ -94,8 +112,19 @@ fn every_route_for_every_caller() {
     let package_key = server.admin(&["key", "create", "alice", "plug-ci", "--permission", "package:plug"]);
     let other_key = server.user_with_key("bob", &[]);
     assert_eq!(server.publish(&write_key, &tarball("plug", "1.0.0", &[]), false).status, 201);
+    server.user_with_key("carol", &[]);
     for i in 0..CALLERS.len() {
         server.admin(&["key", "create", "alice", &format!("victim-{i}")]);
+        // a release to revert and an owner to remove for each caller
+        assert_eq!(server.publish(&write_key, &tarball("plug", &format!("5.0.{i}"), &[]), false).status, 201);
+        server.user_with_key(&format!("dave{i}"), &[]);
+        let add = request(
+            "PUT",
+            &server.api(&format!("/packages/plug/owners/dave{i}")),
+            &[("authorization", &write_key), ("content-type", "application/json")],
+            Some(br#"{"level":"maintainer"}"#),
+        );
+        assert_eq!(add.status, 204, "{}", add.text());
     }
     let oauth_read = exchange(&server, &write_key, "api:read");
     let oauth_write = exchange(&server, &write_key, "api");
@@ -170,6 +199,13 @@ const ORG_ROUTES: &[OrgRoute] = &[
     ("POST /api/repos/acme/publish", [401, 404, 404, 403, 201, 201, 401, 201], |s, a, i| {
         org_send(a, "POST", &s.api("/repos/acme/publish"), Some(&tarball("pkg", &format!("2.0.{i}"), &[])))
     }),
+    ("POST /api/repos/acme/packages/pkg/releases/1.0.0/retire", [401, 404, 404, 403, 204, 204, 401, 204], |s, a, _| {
+        let body = br#"{"reason": "security", "message": "CVE-1"}"#;
+        org_send(a, "POST", &s.api("/repos/acme/packages/pkg/releases/1.0.0/retire"), Some(body))
+    }),
+    ("DELETE /api/repos/acme/packages/pkg/releases/3.0.N", [401, 404, 404, 403, 204, 204, 401, 204], |s, a, i| {
+        org_send(a, "DELETE", &s.api(&format!("/repos/acme/packages/pkg/releases/3.0.{i}")), None)
+    }),
     ("GET /api/orgs/acme/members", [401, 404, 401, 200, 200, 200, 401, 401], |s, a, _| {
         org_send(a, "GET", &s.api("/orgs/acme/members"), None)
     }),
@@ -211,9 +247,11 @@ fn organization_routes_for_every_role_and_key() {
         "other",
         r#"{"name": "api", "permissions": [{"domain": "api"}, {"domain": "repository", "resource": "other"}]}"#,
     );
-    let publish =
-        org_send(Some(&writer), "POST", &server.api("/repos/acme/publish"), Some(&tarball("pkg", "1.0.0", &[])));
-    assert_eq!(publish.status, 201);
+    for version in ["1.0.0"].into_iter().map(str::to_owned).chain((0..8).map(|i| format!("3.0.{i}"))) {
+        let publish =
+            org_send(Some(&writer), "POST", &server.api("/repos/acme/publish"), Some(&tarball("pkg", &version, &[])));
+        assert_eq!(publish.status, 201);
+    }
 
     let callers: [Option<&str>; 8] =
         [None, Some(&outsider), Some(&foreign), Some(&reader), Some(&writer), Some(&admin), Some(&fetch), Some(&api)];
