@@ -5,8 +5,10 @@ use std::io::Read;
 
 use anyhow::anyhow;
 use clap::Subcommand;
+use hexyard_core::{PackageName, UserRef, Version};
+use hexyard_service::authz::Acting;
 use hexyard_service::keys::{self, KeyOwner, KeyRequest};
-use hexyard_service::{orgs, users};
+use hexyard_service::{lifecycle, orgs, owners, users};
 use hexyard_storage::audit::Actor;
 
 use crate::config::Config;
@@ -24,6 +26,57 @@ pub enum AdminCommand {
     /// Organizations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Packages: what their owners do, for the operator (audited as the admin).
+    #[command(subcommand)]
+    Package(PackageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Revert a release (no time window for the operator); the last release takes the package.
+    Revert {
+        name: String,
+        version: String,
+        /// An organization's repository instead of the public one.
+        #[arg(long)]
+        repository: Option<String>,
+    },
+    /// Retire a release: REASON is other, invalid, security, deprecated or renamed.
+    Retire {
+        name: String,
+        version: String,
+        reason: String,
+        #[arg(long)]
+        message: Option<String>,
+        #[arg(long)]
+        repository: Option<String>,
+    },
+    /// Unretire a release.
+    Unretire {
+        name: String,
+        version: String,
+        #[arg(long)]
+        repository: Option<String>,
+    },
+    /// Owners of a public package.
+    #[command(subcommand)]
+    Owner(OwnerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Add an owner (or change their level); with --transfer, USER becomes the only owner.
+    Add {
+        package: String,
+        user: String,
+        /// full or maintainer.
+        #[arg(long, default_value = "full")]
+        level: String,
+        #[arg(long)]
+        transfer: bool,
+    },
+    /// Remove an owner (never the last full one).
+    Remove { package: String, user: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +149,7 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 }
                 println!("{}", created.secret);
             }
+            AdminCommand::Package(cmd) => package(&services, cmd).await?,
             AdminCommand::Org(OrgCommand::Create { name, owner, seats }) => {
                 let user = users::find(&services, &owner).await.map_err(|_| anyhow!("no user {owner:?}"))?;
                 let org = orgs::create(&services, &name, user.id, seats, &admin_actor(user.id))
@@ -109,6 +163,47 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
     .await;
     db.close().await;
     result
+}
+
+async fn package(services: &hexyard_service::Services, cmd: PackageCommand) -> anyhow::Result<()> {
+    let package_name = |raw: &str| PackageName::parse_existing(raw).map_err(|e| anyhow!("package {raw:?}: {e}"));
+    let version = |raw: &str| Version::parse(raw).map_err(|e| anyhow!("version {raw:?}: {e}"));
+    let user = |raw: &str| UserRef::parse(raw).ok_or_else(|| anyhow!("{raw:?} is neither a username nor an email"));
+    let failed = |e: hexyard_service::Error| anyhow!(describe(&e));
+    let done = match cmd {
+        PackageCommand::Revert { name, version: v, repository } => {
+            let (n, v) = (package_name(&name)?, version(&v)?);
+            lifecycle::revert(services, repository.as_deref(), Acting::Operator, &n, &v).await.map_err(failed)?;
+            format!("reverted {name} {v}")
+        }
+        PackageCommand::Retire { name, version: v, reason, message, repository } => {
+            let (n, v) = (package_name(&name)?, version(&v)?);
+            let retirement = Some((Some(reason.as_str()), message.as_deref()));
+            lifecycle::set_retirement(services, repository.as_deref(), Acting::Operator, &n, &v, retirement)
+                .await
+                .map_err(failed)?;
+            format!("retired {name} {v}")
+        }
+        PackageCommand::Unretire { name, version: v, repository } => {
+            let (n, v) = (package_name(&name)?, version(&v)?);
+            lifecycle::set_retirement(services, repository.as_deref(), Acting::Operator, &n, &v, None)
+                .await
+                .map_err(failed)?;
+            format!("unretired {name} {v}")
+        }
+        PackageCommand::Owner(OwnerCommand::Add { package, user: who, level, transfer }) => {
+            let (n, u) = (package_name(&package)?, user(&who)?);
+            owners::set(services, None, Acting::Operator, &n, &u, Some(&level), transfer).await.map_err(failed)?;
+            format!("{who} owns {package} ({})", if transfer { "alone" } else { level.as_str() })
+        }
+        PackageCommand::Owner(OwnerCommand::Remove { package, user: who }) => {
+            let (n, u) = (package_name(&package)?, user(&who)?);
+            owners::remove(services, None, Acting::Operator, &n, &u).await.map_err(failed)?;
+            format!("{who} no longer owns {package}")
+        }
+    };
+    eprintln!("{done}");
+    Ok(())
 }
 
 /// An action of the operator's on behalf of a user.

@@ -351,3 +351,62 @@ fn owner_rules() {
     let bob = server.admin(&["key", "create", "bob", "second"]);
     assert_eq!(get(&server.api("/repos/acme/packages/secret/owners"), &[("authorization", &bob)]).status, 404);
 }
+
+/// Waits until the running server serves what an admin command stored (it hears of it through
+/// Postgres), at most a few seconds.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_operator_retires_reverts_and_manages_owners_from_the_command_line() {
+    let server = Server::start("hexyard");
+    let ann = server.user_with_key("ann", &[]);
+    server.user_with_key("bob", &[]);
+    for version in ["1.0.0", "1.1.0"] {
+        assert_eq!(server.publish(&ann, &tarball("plug", version, &[]), false).status, 201);
+    }
+    server.admin(&["package", "retire", "plug", "1.0.0", "security", "--message", "CVE-2026-7"]);
+    eventually("the server serves the retirement", || {
+        retired_versions(&server, "plug") == [("1.0.0".to_owned(), 2, Some("CVE-2026-7".to_owned()))]
+    });
+    server.admin(&["package", "unretire", "plug", "1.0.0"]);
+    eventually("the server serves the unretirement", || retired_versions(&server, "plug").is_empty());
+    let bad = server.cli(&["admin", "package", "retire", "plug", "1.0.0", "bored"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("reason"));
+
+    // no window for the operator
+    server.psql("UPDATE releases SET inserted_at = now() - interval '2 days'");
+    server.psql("UPDATE packages SET inserted_at = now() - interval '2 days'");
+    server.admin(&["package", "revert", "plug", "1.1.0"]);
+    eventually("the server stops serving the reverted release", || {
+        signed_package(&server, "plug").unwrap().releases.iter().all(|r| r.version != "1.1.0")
+    });
+    assert_eq!(get(&format!("{}/repo/tarballs/plug-1.1.0.tar", server.url), &[]).status, 404);
+
+    server.admin(&["package", "owner", "add", "plug", "bob", "--level", "maintainer"]);
+    assert_eq!(
+        owner_levels(&server, &ann, "plug"),
+        [("ann".into(), "full".into()), ("bob".into(), "maintainer".into())]
+    );
+    server.admin(&["package", "owner", "remove", "plug", "bob"]);
+    let last = server.cli(&["admin", "package", "owner", "remove", "plug", "ann"]);
+    assert!(!last.status.success(), "the last full owner stays");
+    assert_eq!(owner_levels(&server, &ann, "plug"), [("ann".into(), "full".into())]);
+
+    let audit = get(&server.api("/packages/plug/audit-logs"), &[("authorization", &ann)]).json();
+    let by_admin: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["params"]["by"] == "admin" && e["user_agent"] == "hexyard admin")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["release.retire", "release.unretire", "release.revert", "owner.add", "owner.remove"] {
+        assert!(by_admin.contains(&action), "{action} in {by_admin:?}");
+    }
+}

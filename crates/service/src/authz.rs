@@ -12,6 +12,34 @@ use hexyard_storage::{orgs, owners};
 
 use crate::{Error, Principal, RepositoryRegistry, Result, Services};
 
+/// Who acts on a package: a caller, whose grants, ownership or role are checked, or the
+/// operator through the admin command, who may act on any package and is audited as the admin.
+#[derive(Debug, Clone, Copy)]
+pub enum Acting<'a> {
+    Caller(&'a Principal),
+    Operator,
+}
+
+impl Acting<'_> {
+    /// The audit actor.
+    pub fn actor(&self) -> hexyard_storage::audit::Actor {
+        match self {
+            Acting::Caller(p) => p.actor.clone(),
+            Acting::Operator => {
+                hexyard_storage::audit::Actor { user_agent: Some("hexyard admin".into()), ..Default::default() }
+            }
+        }
+    }
+
+    /// The repository a name means, for this actor: one the caller may read, or any.
+    pub async fn repository(&self, services: &Services, name: Option<&str>) -> Result<Arc<RepositoryRegistry>> {
+        match self {
+            Acting::Caller(p) => readable_repository(services, name, Some(p)).await,
+            Acting::Operator => services.repository(name).await?.ok_or(Error::NotFound),
+        }
+    }
+}
+
 impl Principal {
     pub fn require_api_read(&self) -> Result<()> {
         if self.permissions.allows_api_read() { Ok(()) } else { Err(Error::not_authorized()) }

@@ -97,6 +97,8 @@ pub struct Services {
     pub registries: Registries,
     /// Recently served tarballs.
     pub tarballs: blob_cache::BlobCache,
+    /// Whether [`Services::start`] ran: indexes are rebuilt in the background then.
+    started: std::sync::atomic::AtomicBool,
 }
 
 /// What sealed repository keys are derived for.
@@ -122,6 +124,7 @@ impl Services {
             key_sealer,
             mailer: init.mailer,
             tarballs: blob_cache::BlobCache::new(TARBALL_CACHE_BYTES),
+            started: Default::default(),
         })
     }
 
@@ -132,6 +135,19 @@ impl Services {
         public.load(&self.db).await?;
         self.registries.run(public, &self.db);
         tokio::spawn(throttle::prune_forever(self.db.clone(), self.settings.rate_limits.window_seconds));
+        self.started.store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// After a change to a repository's packages: a server rebuilds `/names` and `/versions`
+    /// soon (a burst of changes costs one rebuild); an admin command, which has no background
+    /// work, rebuilds them now.
+    pub async fn refresh_index(&self, repo: &RepositoryRegistry) -> Result<()> {
+        if self.started.load(std::sync::atomic::Ordering::Relaxed) {
+            repo.index_changed();
+        } else {
+            repo.rebuild_index(&self.db).await?;
+        }
         Ok(())
     }
 

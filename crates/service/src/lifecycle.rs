@@ -1,7 +1,7 @@
 //! After the first publish: reverting a release and retiring or unretiring one. Whoever may
 //! publish a package may do these (owners of a public package at any level, an organization's
 //! writers and its keys, a `package:NAME` key for its package), with the TOTP code an OAuth
-//! token needs for writes.
+//! token needs for writes; the operator (the admin command) may do them to any package.
 
 use std::sync::Arc;
 
@@ -11,8 +11,9 @@ use hexyard_storage::packages::{self, Package};
 use hexyard_storage::releases::{self, Release};
 use serde_json::json;
 
+use crate::authz::Acting;
 use crate::publish::{remove_unused_blob, within_window};
-use crate::{Error, Principal, RepositoryRegistry, Result, Services, authz, tfa};
+use crate::{Error, RepositoryRegistry, Result, Services, authz, tfa};
 
 /// The longest retirement message, and the shortest.
 const MAX_MESSAGE_CHARS: usize = 140;
@@ -28,38 +29,46 @@ struct Managed {
 async fn managed(
     services: &Services,
     repository: Option<&str>,
-    principal: &Principal,
+    acting: Acting<'_>,
     name: &PackageName,
     version: &Version,
 ) -> Result<Managed> {
-    let repo = authz::readable_repository(services, repository, Some(principal)).await?;
+    let repo = acting.repository(services, repository).await?;
     let package = packages::get(&services.db, repo.id, name.as_str()).await?.ok_or(Error::NotFound)?;
-    authz::may_publish(services, principal, &repo, name.as_str(), Some(&package)).await?;
-    tfa::require_write_code(services, principal, principal.otp.as_deref()).await?;
+    if let Acting::Caller(principal) = acting {
+        authz::may_publish(services, principal, &repo, name.as_str(), Some(&package)).await?;
+        tfa::require_write_code(services, principal, principal.otp.as_deref()).await?;
+    }
     let release = releases::get(&services.db, package.id, &version.to_string()).await?.ok_or(Error::NotFound)?;
     Ok(Managed { repo, package, release })
 }
 
-fn params(m: &Managed) -> serde_json::Value {
+fn params(m: &Managed, acting: Acting<'_>) -> serde_json::Value {
     let mut params = json!({"package": m.package.name, "version": m.release.version, "repository": m.repo.name});
     if !m.repo.public {
         params["organization"] = json!(m.repo.name);
+    }
+    if matches!(acting, Acting::Operator) {
+        params["by"] = json!("admin");
     }
     params
 }
 
 /// `DELETE /api/packages/NAME/releases/VERSION`: removes a release, its requirements and (once
 /// nothing names it) its tarball; the last release takes the package with it. On the public
-/// repository only within an hour of publishing (or a day of the package's creation).
+/// repository a caller may revert only within an hour of publishing (or a day of the package's
+/// creation); the operator any time.
 pub async fn revert(
     services: &Services,
     repository: Option<&str>,
-    principal: &Principal,
+    acting: Acting<'_>,
     name: &PackageName,
     version: &Version,
 ) -> Result<()> {
-    let m = managed(services, repository, principal, name, version).await?;
-    if m.repo.public && !within_window(m.release.inserted_at, m.package.inserted_at) {
+    let m = managed(services, repository, acting, name, version).await?;
+    // the operator's escape hatch: no window
+    let caller = matches!(acting, Acting::Caller(_));
+    if caller && m.repo.public && !within_window(m.release.inserted_at, m.package.inserted_at) {
         return Err(Error::field("inserted_at", "can only delete a release up to one hour after publication"));
     }
     let mut tx = services.db.begin().await?;
@@ -73,11 +82,11 @@ pub async fn revert(
     if last {
         packages::delete(&mut *tx, m.package.id).await?;
     }
-    audit::record(&mut *tx, &principal.actor, "release.revert", params(&m)).await?;
+    audit::record(&mut *tx, &acting.actor(), "release.revert", params(&m, acting)).await?;
     tx.commit().await?;
     // the registry stops naming the release first, then the tarball goes
     m.repo.rebuild_package(&services.db, &m.package.name).await?;
-    m.repo.index_changed();
+    services.refresh_index(&m.repo).await?;
     remove_unused_blob(services, &checksum).await;
     tracing::info!(package.name = m.package.name, version = m.release.version, "reverted");
     Ok(())
@@ -88,30 +97,27 @@ pub async fn revert(
 pub async fn set_retirement(
     services: &Services,
     repository: Option<&str>,
-    principal: &Principal,
+    acting: Acting<'_>,
     name: &PackageName,
     version: &Version,
     retirement: Option<(Option<&str>, Option<&str>)>,
 ) -> Result<()> {
     let checked = retirement.map(|(reason, message)| check_retirement(reason, message)).transpose()?;
-    let m = managed(services, repository, principal, name, version).await?;
+    let m = managed(services, repository, acting, name, version).await?;
     let stored = checked.as_ref().map(|(reason, message)| (reason.as_str(), message.as_deref()));
     releases::set_retirement(&services.db, m.release.id, stored).await?;
-    let (action, mut params) = match &checked {
+    let mut params = params(&m, acting);
+    let action = match &checked {
         Some((reason, message)) => {
-            let mut params = params(&m);
             params["reason"] = json!(reason.as_str());
             params["message"] = json!(message);
-            ("release.retire", params)
+            "release.retire"
         }
-        None => ("release.unretire", params(&m)),
+        None => "release.unretire",
     };
-    if params.get("organization").is_none() && !m.repo.public {
-        params["organization"] = json!(m.repo.name);
-    }
-    audit::record(&services.db, &principal.actor, action, params).await?;
+    audit::record(&services.db, &acting.actor(), action, params).await?;
     m.repo.rebuild_package(&services.db, &m.package.name).await?;
-    m.repo.index_changed();
+    services.refresh_index(&m.repo).await?;
     Ok(())
 }
 

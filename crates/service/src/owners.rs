@@ -12,6 +12,7 @@ use hexyard_storage::packages::{self, Package};
 use hexyard_storage::users::{self, User};
 use serde_json::json;
 
+use crate::authz::Acting;
 use crate::{Error, Principal, RepositoryRegistry, Result, Services, authz, tfa};
 
 async fn package_of(
@@ -56,22 +57,25 @@ pub async fn get(
     all.into_iter().find(|o| is(o, who)).ok_or(Error::NotFound)
 }
 
-/// A package whose owners the caller may manage: a public one they own fully, with grants
-/// that reach it and, for an OAuth token, a current TOTP code.
+/// A package whose owners may be managed: a public one, which the caller owns fully, with
+/// grants that reach it and, for an OAuth token, a current TOTP code (the operator: any).
 async fn managed(
     services: &Services,
     repository: Option<&str>,
-    principal: &Principal,
+    acting: Acting<'_>,
     name: &PackageName,
 ) -> Result<(Arc<RepositoryRegistry>, Package)> {
-    let (repo, package) = package_of(services, repository, principal, name).await?;
+    let repo = acting.repository(services, repository).await?;
+    let package = packages::get(&services.db, repo.id, name.as_str()).await?.ok_or(Error::NotFound)?;
     if !repo.public {
         return Err(Error::field("name", "packages of an organization have no owners: its roles govern them"));
     }
-    authz::may_publish(services, principal, &repo, name.as_str(), Some(&package)).await?;
-    tfa::require_write_code(services, principal, principal.otp.as_deref()).await?;
-    if authz::owner_level(services, &package, principal).await? != Some(OwnerLevel::Full) {
-        return Err(Error::account_not_authorized());
+    if let Acting::Caller(principal) = acting {
+        authz::may_publish(services, principal, &repo, name.as_str(), Some(&package)).await?;
+        tfa::require_write_code(services, principal, principal.otp.as_deref()).await?;
+        if authz::owner_level(services, &package, principal).await? != Some(OwnerLevel::Full) {
+            return Err(Error::account_not_authorized());
+        }
     }
     Ok((repo, package))
 }
@@ -85,7 +89,7 @@ async fn user(services: &Services, who: &UserRef) -> Result<User> {
 pub async fn set(
     services: &Services,
     repository: Option<&str>,
-    principal: &Principal,
+    acting: Acting<'_>,
     name: &PackageName,
     who: &UserRef,
     level: Option<&str>,
@@ -95,7 +99,7 @@ pub async fn set(
         None => OwnerLevel::Full,
         Some(l) => l.parse().map_err(|e: hexyard_core::OwnerLevelError| Error::field("level", e.to_string()))?,
     };
-    let (repo, package) = managed(services, repository, principal, name).await?;
+    let (repo, package) = managed(services, repository, acting, name).await?;
     let target = user(services, who).await?;
     let mut tx = services.db.begin().await?;
     owners::lock_package(&mut tx, package.id).await?;
@@ -117,7 +121,7 @@ pub async fn set(
     let level = if transfer { OwnerLevel::Full } else { level };
     let params =
         json!({"package": package.name, "repository": repo.name, "user": target.username, "level": level.as_str()});
-    audit::record(&mut *tx, &principal.actor, action, params).await?;
+    audit::record(&mut *tx, &acting.actor(), action, by(params, acting)).await?;
     tx.commit().await?;
     if before.is_none() || transfer {
         let what = if transfer { "now the only owner" } else { "now an owner" };
@@ -130,11 +134,11 @@ pub async fn set(
 pub async fn remove(
     services: &Services,
     repository: Option<&str>,
-    principal: &Principal,
+    acting: Acting<'_>,
     name: &PackageName,
     who: &UserRef,
 ) -> Result<()> {
-    let (repo, package) = managed(services, repository, principal, name).await?;
+    let (repo, package) = managed(services, repository, acting, name).await?;
     let target = user(services, who).await?;
     let mut tx = services.db.begin().await?;
     owners::lock_package(&mut tx, package.id).await?;
@@ -144,10 +148,18 @@ pub async fn remove(
     }
     owners::remove(&mut *tx, package.id, target.id).await?;
     let params = json!({"package": package.name, "repository": repo.name, "user": target.username});
-    audit::record(&mut *tx, &principal.actor, "owner.remove", params).await?;
+    audit::record(&mut *tx, &acting.actor(), "owner.remove", by(params, acting)).await?;
     tx.commit().await?;
     tell(services, &target, &package, &format!("You are no longer an owner of {}", package.name)).await;
     Ok(())
+}
+
+/// Audit parameters, marked when the operator acted.
+fn by(mut params: serde_json::Value, acting: Acting<'_>) -> serde_json::Value {
+    if matches!(acting, Acting::Operator) {
+        params["by"] = json!("admin");
+    }
+    params
 }
 
 /// Mails a user about their ownership; a mail that cannot be sent is logged, the change stands.

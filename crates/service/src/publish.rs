@@ -90,7 +90,7 @@ pub async fn publish(services: &Services, req: PublishRequest<'_>) -> Result<Pub
     }
 
     req.repo.rebuild_package(&services.db, name).await?;
-    req.repo.index_changed();
+    services.refresh_index(req.repo).await?;
     tracing::info!(package.name = name, version = %meta.version, repository = req.repo.name, "published {name} {}", meta.version);
     let version = meta.version.to_string();
     let package = packages::get(&services.db, req.repo.id, name).await?.ok_or(Error::NotFound)?;

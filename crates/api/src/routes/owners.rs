@@ -1,6 +1,7 @@
 //! `/api/packages/{name}/owners`: who owns a public package, at which level.
 
 use actix_web::web;
+use hexyard_service::authz::Acting;
 use hexyard_service::{Services, owners};
 use serde::Deserialize;
 use serde_json::Value;
@@ -56,8 +57,16 @@ pub async fn set_owner(
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     let transfer = body.transfer.unwrap_or(false);
-    owners::set(&services, repository.name(), &principal, &path.name, &path.owner, body.level.as_deref(), transfer)
-        .await?;
+    owners::set(
+        &services,
+        repository.name(),
+        Acting::Caller(&principal),
+        &path.name,
+        &path.owner,
+        body.level.as_deref(),
+        transfer,
+    )
+    .await?;
     Ok(Reply::no_content())
 }
 
@@ -70,6 +79,6 @@ pub async fn remove_owner(
     path: OwnerPath,
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
-    owners::remove(&services, repository.name(), &principal, &path.name, &path.owner).await?;
+    owners::remove(&services, repository.name(), Acting::Caller(&principal), &path.name, &path.owner).await?;
     Ok(Reply::no_content())
 }

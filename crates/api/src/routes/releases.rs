@@ -3,6 +3,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
+use hexyard_service::authz::Acting;
 use hexyard_service::publish::{self, PublishRequest};
 use hexyard_service::{Services, lifecycle, packages};
 use serde::Deserialize;
@@ -94,7 +95,7 @@ pub async fn revert_release(
     path: ReleasePath,
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
-    lifecycle::revert(&services, repository.name(), &principal, &path.name, &path.version).await?;
+    lifecycle::revert(&services, repository.name(), Acting::Caller(&principal), &path.name, &path.version).await?;
     Ok(Reply::no_content())
 }
 
@@ -115,7 +116,15 @@ pub async fn retire_release(
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
     let retirement = Some((body.reason.as_deref(), body.message.as_deref()));
-    lifecycle::set_retirement(&services, repository.name(), &principal, &path.name, &path.version, retirement).await?;
+    lifecycle::set_retirement(
+        &services,
+        repository.name(),
+        Acting::Caller(&principal),
+        &path.name,
+        &path.version,
+        retirement,
+    )
+    .await?;
     Ok(Reply::no_content())
 }
 
@@ -128,6 +137,14 @@ pub async fn unretire_release(
     path: ReleasePath,
 ) -> Result<Reply, ApiError> {
     let principal = principal.required()?;
-    lifecycle::set_retirement(&services, repository.name(), &principal, &path.name, &path.version, None).await?;
+    lifecycle::set_retirement(
+        &services,
+        repository.name(),
+        Acting::Caller(&principal),
+        &path.name,
+        &path.version,
+        None,
+    )
+    .await?;
     Ok(Reply::no_content())
 }
