@@ -410,3 +410,52 @@ fn the_operator_retires_reverts_and_manages_owners_from_the_command_line() {
         assert!(by_admin.contains(&action), "{action} in {by_admin:?}");
     }
 }
+
+#[test]
+fn a_package_transferred_to_an_organization_is_managed_by_its_roles() {
+    let server = Server::start("hexyard");
+    let mia = server.user_with_key("mia", &[]);
+    let wri = server.user_with_key("wri", &[]);
+    let rea = server.user_with_key("rea", &[]);
+    server.admin(&["org", "create", "acme", "--owner", "mia"]);
+    for (name, role) in [("wri", "write"), ("rea", "read")] {
+        let body = format!(r#"{{"name": "{name}", "role": "{role}"}}"#);
+        let added = request(
+            "POST",
+            &server.api("/orgs/acme/members"),
+            &[("authorization", &mia), ("content-type", "application/json")],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(added.status, 200);
+    }
+    let mix = Mix::new();
+    let api = server.api("");
+    let greeter = mix.project("greeter", &package_mix_exs("1.0.0"));
+    let as_mia = [("HEX_API_URL", api.as_str()), ("HEX_API_KEY", mia.as_str())];
+    assert!(text(&mix.run(&greeter, &["hex.publish", "package", "--yes"], &as_mia)).contains("Package published"));
+    let moved = mix.run(&greeter, &["hex.owner", "transfer", "greeter", "acme"], &as_mia);
+    assert!(text(&moved).contains("=> 204"), "{}", text(&moved));
+    let owners = get(&server.api("/packages/greeter"), &[]).json()["owners"].clone();
+    assert_eq!(owners, json!([{"username": "acme", "level": "full", "url": server.api("/orgs/acme")}]));
+
+    // the organization's writer publishes, its reader does not; its admin manages owners
+    std::fs::write(greeter.join("mix.exs"), package_mix_exs("1.1.0")).unwrap();
+    let as_wri = [("HEX_API_URL", api.as_str()), ("HEX_API_KEY", wri.as_str())];
+    assert!(text(&mix.run(&greeter, &["hex.publish", "package", "--yes"], &as_wri)).contains("Package published"));
+    let by_reader =
+        request("POST", &server.api("/publish"), &[("authorization", &rea)], Some(&tarball("greeter", "1.2.0", &[])));
+    assert_eq!(by_reader.status, 403);
+    let add = |key: &str| {
+        request(
+            "PUT",
+            &server.api("/packages/greeter/owners/rea"),
+            &[("authorization", key), ("content-type", "application/json")],
+            Some(br#"{"level":"maintainer"}"#),
+        )
+    };
+    assert_eq!(add(&wri).status, 403, "a writer is a maintainer");
+    assert_eq!(add(&mia).status, 204, "an admin is a full owner");
+    let by_rea =
+        request("POST", &server.api("/publish"), &[("authorization", &rea)], Some(&tarball("greeter", "1.2.0", &[])));
+    assert_eq!(by_rea.status, 201, "now an owner in person");
+}

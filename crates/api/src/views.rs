@@ -170,9 +170,14 @@ pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Optio
     body
 }
 
-/// An owner: username, level, and the email when public.
+/// An owner: username (an organization's name for an organization), level, and the email when
+/// public.
 pub fn owner(urls: &Urls<'_>, o: &Owner) -> Value {
-    let mut owner = json!({"username": o.username, "url": urls.user(&o.username), "level": o.level});
+    let url = match o.organization_id {
+        Some(_) => urls.services.api_url(&format!("/orgs/{}", o.username)),
+        None => urls.user(&o.username),
+    };
+    let mut owner = json!({"username": o.username, "url": url, "level": o.level});
     if let (true, Some(email)) = (o.email_public, &o.email) {
         owner["email"] = json!(email);
     }

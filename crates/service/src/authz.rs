@@ -164,12 +164,32 @@ pub async fn may_publish(
     Ok(())
 }
 
-/// The level at which the caller's user owns a package, if they do.
+/// The level at which the caller owns a package, if they do: as a user, through an
+/// organization that owns it (admin: full, write: maintainer), or as that organization's key
+/// (full, when it may write).
 pub async fn owner_level(services: &Services, package: &Package, principal: &Principal) -> Result<Option<OwnerLevel>> {
-    match owners::level(&services.db, package.id, principal.user()?.id).await? {
-        Some(stored) => Ok(Some(level(&stored)?)),
-        None => Ok(None),
+    let mut levels = Vec::new();
+    match (&principal.user, &principal.organization) {
+        (Some(user), _) => {
+            if let Some(stored) = owners::level(&services.db, package.id, user.id).await? {
+                levels.push(level(&stored)?);
+            }
+            for stored in owners::roles_through_organizations(&services.db, package.id, user.id).await? {
+                match role(&stored)? {
+                    Role::Admin => levels.push(OwnerLevel::Full),
+                    Role::Write => levels.push(OwnerLevel::Maintainer),
+                    Role::Read => {}
+                }
+            }
+        }
+        (None, Some(org)) => {
+            if owners::holder_level(&services.db, package.id, owners::Holder::Organization(org.id)).await?.is_some() {
+                levels.push(OwnerLevel::Full);
+            }
+        }
+        (None, None) => return Err(Error::not_authorized()),
     }
+    Ok(levels.into_iter().max())
 }
 
 /// The repositories the caller may read: the public one, then their organizations'.

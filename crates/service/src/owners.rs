@@ -1,13 +1,15 @@
 //! The owners of a public package: full owners manage owners, maintainers publish, retire and
 //! revert. A transfer leaves the new owner alone with the package. Packages of an organization
-//! have no owners: the organization's roles govern them. The users added or removed are told
-//! by mail.
+//! have no owners: the organization's roles govern them. An organization may own a public
+//! package (after a transfer): its admins act as full owners, its writers as maintainers. The
+//! users added or removed are told by mail.
 
 use std::sync::Arc;
 
 use hexyard_core::{OwnerLevel, PackageName, UserRef};
 use hexyard_storage::audit;
-use hexyard_storage::owners::{self, Owner};
+use hexyard_storage::orgs::{self, Organization};
+use hexyard_storage::owners::{self, Holder, Owner};
 use hexyard_storage::packages::{self, Package};
 use hexyard_storage::users::{self, User};
 use serde_json::json;
@@ -80,12 +82,44 @@ async fn managed(
     Ok((repo, package))
 }
 
-async fn user(services: &Services, who: &UserRef) -> Result<User> {
-    users::by_name_or_email(&services.db, who.as_str()).await?.ok_or(Error::NotFound)
+/// Who a name in an owner path means: a user (by username or email) or, when no user has the
+/// name, an organization (a package may be transferred to one).
+enum Target {
+    User(User),
+    Organization(Organization),
+}
+
+impl Target {
+    fn holder(&self) -> Holder {
+        match self {
+            Target::User(u) => Holder::User(u.id),
+            Target::Organization(o) => Holder::Organization(o.id),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Target::User(u) => &u.username,
+            Target::Organization(o) => &o.name,
+        }
+    }
+}
+
+async fn target(services: &Services, who: &UserRef) -> Result<Target> {
+    if let Some(user) = users::by_name_or_email(&services.db, who.as_str()).await? {
+        return Ok(Target::User(user));
+    }
+    match who {
+        UserRef::Username(name) => match orgs::get(&services.db, name.as_str()).await? {
+            Some(org) => Ok(Target::Organization(org)),
+            None => Err(Error::NotFound),
+        },
+        UserRef::Email(_) => Err(Error::NotFound),
+    }
 }
 
 /// `PUT …/owners/USER` with `{level, transfer}`: adds an owner or changes their level (full by
-/// default); with `transfer`, the user becomes the package's only (full) owner.
+/// default); with `transfer`, the user (or organization) becomes the package's only full owner.
 pub async fn set(
     services: &Services,
     repository: Option<&str>,
@@ -100,32 +134,34 @@ pub async fn set(
         Some(l) => l.parse().map_err(|e: hexyard_core::OwnerLevelError| Error::field("level", e.to_string()))?,
     };
     let (repo, package) = managed(services, repository, acting, name).await?;
-    let target = user(services, who).await?;
+    let target = target(services, who).await?;
+    let holder = target.holder();
+    let level = if transfer { OwnerLevel::Full } else { level };
     let mut tx = services.db.begin().await?;
     owners::lock_package(&mut tx, package.id).await?;
-    let before = owners::level(&mut *tx, package.id, target.id).await?;
+    let before = owners::holder_level(&mut *tx, package.id, holder).await?;
+    let demoting_last = before.as_deref() == Some("full")
+        && level != OwnerLevel::Full
+        && owners::full_owners(&mut *tx, package.id).await? <= 1;
+    if demoting_last {
+        return Err(Error::field("level", "cannot demote the last full owner"));
+    }
+    owners::add_holder(&mut *tx, package.id, holder, level.as_str()).await?;
     let action = if transfer {
-        owners::add(&mut *tx, package.id, target.id, OwnerLevel::Full.as_str()).await?;
-        owners::remove_all_but(&mut *tx, package.id, target.id).await?;
+        owners::remove_all_but(&mut *tx, package.id, holder).await?;
         "owner.transfer"
+    } else if before.is_some() {
+        "owner.update"
     } else {
-        let demoting_last = before.as_deref() == Some("full")
-            && level != OwnerLevel::Full
-            && owners::full_owners(&mut *tx, package.id).await? <= 1;
-        if demoting_last {
-            return Err(Error::field("level", "cannot demote the last full owner"));
-        }
-        owners::add(&mut *tx, package.id, target.id, level.as_str()).await?;
-        if before.is_some() { "owner.update" } else { "owner.add" }
+        "owner.add"
     };
-    let level = if transfer { OwnerLevel::Full } else { level };
     let params =
-        json!({"package": package.name, "repository": repo.name, "user": target.username, "level": level.as_str()});
+        json!({"package": package.name, "repository": repo.name, "user": target.name(), "level": level.as_str()});
     audit::record(&mut *tx, &acting.actor(), action, by(params, acting)).await?;
     tx.commit().await?;
-    if before.is_none() || transfer {
+    if let (Target::User(user), true) = (&target, before.is_none() || transfer) {
         let what = if transfer { "now the only owner" } else { "now an owner" };
-        tell(services, &target, &package, &format!("You are {what} ({}) of {}", level.as_str(), package.name)).await;
+        tell(services, user, &package, &format!("You are {what} ({}) of {}", level.as_str(), package.name)).await;
     }
     Ok(())
 }
@@ -139,18 +175,20 @@ pub async fn remove(
     who: &UserRef,
 ) -> Result<()> {
     let (repo, package) = managed(services, repository, acting, name).await?;
-    let target = user(services, who).await?;
+    let target = target(services, who).await?;
     let mut tx = services.db.begin().await?;
     owners::lock_package(&mut tx, package.id).await?;
-    let level = owners::level(&mut *tx, package.id, target.id).await?.ok_or(Error::NotFound)?;
+    let level = owners::holder_level(&mut *tx, package.id, target.holder()).await?.ok_or(Error::NotFound)?;
     if level == "full" && owners::full_owners(&mut *tx, package.id).await? <= 1 {
         return Err(Error::field("owner", "cannot remove the last full owner"));
     }
-    owners::remove(&mut *tx, package.id, target.id).await?;
-    let params = json!({"package": package.name, "repository": repo.name, "user": target.username});
+    owners::remove(&mut *tx, package.id, target.holder()).await?;
+    let params = json!({"package": package.name, "repository": repo.name, "user": target.name()});
     audit::record(&mut *tx, &acting.actor(), "owner.remove", by(params, acting)).await?;
     tx.commit().await?;
-    tell(services, &target, &package, &format!("You are no longer an owner of {}", package.name)).await;
+    if let Target::User(user) = &target {
+        tell(services, user, &package, &format!("You are no longer an owner of {}", package.name)).await;
+    }
     Ok(())
 }
 

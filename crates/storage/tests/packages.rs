@@ -139,6 +139,20 @@ async fn owners_and_what_they_own() {
     assert_eq!(owners::level(&db.pool, plug, ann + bob).await.unwrap(), None);
     assert_eq!(packages::owned_by(&db.pool, ann, &[repo.id]).await.unwrap()[0].name, "plug");
     assert!(packages::owned_by(&db.pool, ann, &[repo.id + 1]).await.unwrap().is_empty());
+
+    // an organization owns it alone (a transfer); its members hold their roles through it
+    let mut tx = db.pool.begin().await.unwrap();
+    let orgs::Created::Organization(acme) = orgs::create(&mut tx, "acme", bob, 5).await.unwrap() else { panic!() };
+    owners::add_holder(&mut *tx, plug, owners::Holder::Organization(acme.id), "full").await.unwrap();
+    assert_eq!(owners::remove_all_but(&mut *tx, plug, owners::Holder::Organization(acme.id)).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+    let all = owners::of_package(&db.pool, plug).await.unwrap();
+    assert_eq!((all.len(), all[0].username.as_str(), all[0].organization_id), (1, "acme", Some(acme.id)));
+    assert_eq!(owners::roles_through_organizations(&db.pool, plug, bob).await.unwrap(), ["admin"]);
+    assert!(owners::roles_through_organizations(&db.pool, plug, ann).await.unwrap().is_empty());
+    assert_eq!(owners::full_owners(&db.pool, plug).await.unwrap(), 1);
+    assert!(owners::remove(&db.pool, plug, owners::Holder::Organization(acme.id)).await.unwrap());
+    assert!(!owners::remove(&db.pool, plug, owners::Holder::User(ann)).await.unwrap());
 }
 
 #[tokio::test]
