@@ -72,3 +72,28 @@ fn a_server_started_later_serves_what_is_stored_at_once() {
     assert_eq!(get(&format!("{}/repo/packages/stored", b.url), &[]).status, 200);
     assert_eq!(get(&format!("{}/repo/tarballs/stored-1.0.0.tar", b.url), &[]).body, body);
 }
+
+#[test]
+fn a_revert_on_one_server_is_served_by_the_other() {
+    let a = Server::start("hexyard");
+    let b = a.replica();
+    let key = a.user_with_key("alice", &[]);
+    for version in ["1.0.0", "1.1.0"] {
+        assert_eq!(a.publish(&key, &tarball("gone", version, &[]), false).status, 201);
+    }
+    eventually("the replica serves the tarball", || {
+        get(&format!("{}/repo/tarballs/gone-1.1.0.tar", b.url), &[]).status == 200
+    });
+    let revert = |version: &str| {
+        request("DELETE", &a.api(&format!("/packages/gone/releases/{version}")), &[("authorization", &key)], None)
+    };
+    assert_eq!(revert("1.1.0").status, 204);
+    eventually("the replica stops serving the reverted tarball", || {
+        get(&format!("{}/repo/tarballs/gone-1.1.0.tar", b.url), &[]).status == 404
+    });
+    assert_eq!(revert("1.0.0").status, 204);
+    eventually("the replica stops serving the removed package", || {
+        get(&format!("{}/repo/packages/gone", b.url), &[]).status == 404
+            && get(&format!("{}/repo/tarballs/gone-1.0.0.tar", b.url), &[]).status == 404
+    });
+}

@@ -275,12 +275,18 @@ impl RepositoryRegistry {
     }
 
     /// Puts every stored resource of this repository in memory, and the tarball index with it.
+    /// What is no longer stored (a package whose last release was reverted) is no longer served.
     async fn install_stored(&self, db: &PgPool) -> Result<(), StorageError> {
-        for stored in resources::all(db).await?.into_iter().filter(|r| r.repository_id == self.id) {
-            let resource =
-                Resource { body: Bytes::from(stored.body), etag: stored.etag, last_modified: stored.updated_at.into() };
-            self.install(stored.path, resource);
-        }
+        let stored: HashMap<String, Arc<Resource>> = resources::all(db)
+            .await?
+            .into_iter()
+            .filter(|r| r.repository_id == self.id)
+            .map(|r| {
+                let resource = Resource { body: Bytes::from(r.body), etag: r.etag, last_modified: r.updated_at.into() };
+                (r.path, Arc::new(resource))
+            })
+            .collect();
+        *self.resources.write().expect("registry lock") = stored;
         let tarballs = releases::summaries(db, self.id)
             .await?
             .into_iter()
