@@ -3,6 +3,7 @@
 
 mod api;
 mod clients;
+mod docs;
 mod hostile;
 mod lifecycle;
 mod mail;

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod authz;
 pub mod blob_cache;
+pub mod docs;
 pub mod error;
 pub mod keys;
 pub mod lifecycle;

@@ -88,6 +88,9 @@ pub async fn revert(
     m.repo.rebuild_package(&services.db, &m.package.name).await?;
     services.refresh_index(&m.repo).await?;
     remove_unused_blob(services, &checksum).await;
+    if m.release.has_docs {
+        crate::docs::forget(services, &m.repo, &m.package.name, &m.release.version).await;
+    }
     tracing::info!(package.name = m.package.name, version = m.release.version, "reverted");
     Ok(())
 }

@@ -65,3 +65,9 @@ pub fn tarball_key(outer_checksum: &[u8]) -> String {
     let hex: String = outer_checksum.iter().map(|b| format!("{b:02x}")).collect();
     format!("tarballs/{}/{hex}.tar", &hex[..2])
 }
+
+/// The key of a release's docs tarball, from names the server validated (a package name and a
+/// version hold no `/` and no `..`), under its repository.
+pub fn docs_key(repository_id: i64, package: &str, version: &str) -> String {
+    format!("docs/{repository_id}/{package}/{package}-{version}.tar.gz")
+}

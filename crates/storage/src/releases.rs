@@ -241,3 +241,13 @@ pub async fn set_retirement(
     .rows_affected()
         == 1)
 }
+
+/// Records whether a release has docs.
+pub async fn set_has_docs(db: impl PgExecutor<'_>, id: i64, has_docs: bool) -> Result<()> {
+    sqlx::query("UPDATE releases SET has_docs = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(has_docs)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -97,6 +97,12 @@ fn package_routes(cfg: &mut web::ServiceConfig) {
                 .route(delete().to(releases::revert_release)),
         )
         .service(
+            resource("/packages/{name}/releases/{version}/docs")
+                .route(get().to(releases::get_docs))
+                .route(post().to(releases::publish_docs))
+                .route(delete().to(releases::delete_docs)),
+        )
+        .service(
             resource("/packages/{name}/releases/{version}/retire")
                 .route(post().to(releases::retire_release))
                 .route(delete().to(releases::unretire_release)),

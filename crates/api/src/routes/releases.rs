@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 use hexyard_service::authz::Acting;
 use hexyard_service::publish::{self, PublishRequest};
-use hexyard_service::{Services, lifecycle, packages};
+use hexyard_service::{Services, docs, lifecycle, packages};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -54,7 +54,11 @@ pub async fn publish_release(
 /// Reads an upload of at most `max` bytes. An oversize body is read and dropped, so the client
 /// that sent it all gets the 413 rather than a reset connection; past [`DRAIN_LIMIT`] the
 /// connection is closed instead.
-async fn read_upload(req: &HttpRequest, mut payload: web::Payload, max: u64) -> Result<bytes::Bytes, ApiError> {
+pub(crate) async fn read_upload(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    max: u64,
+) -> Result<bytes::Bytes, ApiError> {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let mut too_large = declared.is_some_and(|n| n > max);
     let mut seen = 0u64;
@@ -147,4 +151,59 @@ pub async fn unretire_release(
     )
     .await?;
     Ok(Reply::no_content())
+}
+
+/// The URL of a release's docs tarball.
+fn docs_url(services: &Services, repository: &RepositoryPath, path: &ReleasePath) -> String {
+    let repo = match repository.name() {
+        Some(name) if name != "hexpm" && name != services.public().name => format!("/repo/repos/{name}"),
+        _ => "/repo".to_owned(),
+    };
+    format!("{}{repo}/docs/{}-{}.tar.gz", services.settings.public_url, path.name, path.version)
+}
+
+/// `POST /api/packages/{name}/releases/{version}/docs`: the gzipped docs tarball (201).
+#[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
+pub async fn publish_docs(
+    services: web::Data<Services>,
+    req: HttpRequest,
+    principal: MaybePrincipal,
+    repository: RepositoryPath,
+    path: ReleasePath,
+    payload: web::Payload,
+) -> Result<Reply, ApiError> {
+    let principal = principal.required()?;
+    let body = read_upload(&req, payload, services.settings.limits.max_tarball_size).await?;
+    docs::upload(&services, repository.name(), &principal, &path.name, &path.version, body).await?;
+    Ok(Reply::no_content()
+        .status(StatusCode::CREATED)
+        .header(header::LOCATION, docs_url(&services, &repository, &path)))
+}
+
+/// `DELETE /api/packages/{name}/releases/{version}/docs` (204).
+#[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
+pub async fn delete_docs(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    repository: RepositoryPath,
+    path: ReleasePath,
+) -> Result<Reply, ApiError> {
+    let principal = principal.required()?;
+    docs::remove(&services, repository.name(), &principal, &path.name, &path.version).await?;
+    Ok(Reply::no_content())
+}
+
+/// `GET /api/packages/{name}/releases/{version}/docs`: a redirect to the docs tarball.
+#[tracing::instrument(skip_all, fields(package.name = %path.name, version = %path.version))]
+pub async fn get_docs(
+    services: web::Data<Services>,
+    principal: MaybePrincipal,
+    repository: RepositoryPath,
+    path: ReleasePath,
+) -> Result<Reply, ApiError> {
+    let found = packages::release(&services, repository.name(), principal.as_ref(), &path.name, &path.version).await?;
+    if !found.release.has_docs {
+        return Err(ApiError::not_found());
+    }
+    Ok(Reply::no_content().status(StatusCode::FOUND).header(header::LOCATION, docs_url(&services, &repository, &path)))
 }

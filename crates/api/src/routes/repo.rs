@@ -26,6 +26,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/versions").route(get().to(get_versions)))
         .service(resource("/packages/{name}").route(get().to(get_package)))
         .service(resource("/tarballs/{file}").route(get().to(get_tarball)))
+        .service(resource("/docs/{file}").route(get().to(get_docs)))
         .service(resource("/public_key").route(get().to(get_public_key)));
 }
 
@@ -134,4 +135,30 @@ async fn get_public_key(services: web::Data<Services>, req: HttpRequest) -> Http
         Ok(repo) => HttpResponse::Ok().content_type("application/x-pem-file").body(repo.public_key_pem()),
         Err(response) => response,
     }
+}
+
+/// `/repo/docs/NAME-VERSION.tar.gz`: a release's docs tarball as uploaded.
+async fn get_docs(services: web::Data<Services>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let repo = match repo_of(&services, &req).await {
+        Ok(repo) => repo,
+        Err(response) => return Ok(response),
+    };
+    let file = req.match_info().get("file").unwrap_or_default();
+    // package names hold no `-`: the first one ends the name
+    let parsed = file.strip_suffix(".tar.gz").and_then(|stem| stem.split_once('-')).and_then(|(name, version)| {
+        Some((hexyard_core::PackageName::parse_existing(name).ok()?, hexyard_core::Version::parse(version).ok()?))
+    });
+    let Some((name, version)) = parsed else { return Ok(repo_not_found()) };
+    let Some(bytes) = hexyard_service::docs::tarball(&services, &repo, &name, &version).await? else {
+        return Ok(repo_not_found());
+    };
+    let etag = crate::media::etag_of(&bytes);
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header((header::ETAG, etag.as_str()))
+        .insert_header((header::CACHE_CONTROL, cache_control(&repo, 60)));
+    if if_none_match(req.headers(), &etag) {
+        return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    Ok(builder.content_type("application/octet-stream").body(bytes))
 }
