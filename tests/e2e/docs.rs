@@ -126,11 +126,7 @@ fn an_organization_s_docs_are_for_its_members_only() {
     for who in [None, Some(outsider.as_str())] {
         let headers: Vec<(&str, &str)> = who.map(|k| ("authorization", k)).into_iter().collect();
         assert_eq!(get(&url, &headers).status, 404, "the tarball, as {who:?}");
-        assert_eq!(
-            get(&server.api(docs), &headers).status,
-            if who.is_some() { 404 } else { 404 },
-            "the API, as {who:?}"
-        );
+        assert_eq!(get(&server.api(docs), &headers).status, 404, "the API, as {who:?}");
     }
-    assert_eq!(json!(get(&server.api(docs), &[("authorization", &ann)]).status), json!(302));
+    assert_eq!(get(&server.api(docs), &[("authorization", &ann)]).status, 302);
 }
