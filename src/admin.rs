@@ -13,7 +13,7 @@ use hexyard_storage::audit::Actor;
 
 use crate::config::Config;
 use crate::database::Database;
-use crate::services::{describe, for_admin};
+use crate::services::for_admin;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -131,7 +131,7 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 let password = if password_stdin { Some(read_password()?) } else { None };
                 let user = users::create_by_admin(&services, &name, &email, password, confirmed)
                     .await
-                    .map_err(|e| anyhow!("user {name:?}: {}", describe(&e)))?;
+                    .map_err(|e| anyhow!("user {name:?}: {}", e.describe()))?;
                 eprintln!("created user {}", user.username);
             }
             AdminCommand::Key(KeyCommand::Create { user, key_name, permissions }) => {
@@ -143,7 +143,7 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 };
                 let created = keys::create(&services, KeyOwner::User(owner.id), &request, &admin_actor(owner.id))
                     .await
-                    .map_err(|e| anyhow!("key for {user:?}: {}", describe(&e)))?;
+                    .map_err(|e| anyhow!("key for {user:?}: {}", e.describe()))?;
                 if created.key.name != request.name.as_deref().unwrap_or_default() {
                     eprintln!("the name was taken: the key is named {}", created.key.name);
                 }
@@ -154,7 +154,7 @@ pub async fn run(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 let user = users::find(&services, &owner).await.map_err(|_| anyhow!("no user {owner:?}"))?;
                 let org = orgs::create(&services, &name, user.id, seats, &admin_actor(user.id))
                     .await
-                    .map_err(|e| anyhow!("organization {name:?}: {}", describe(&e)))?;
+                    .map_err(|e| anyhow!("organization {name:?}: {}", e.describe()))?;
                 eprintln!("created organization {} with {} as admin", org.name, user.username);
             }
         }
@@ -169,7 +169,7 @@ async fn package(services: &hexyard_service::Services, cmd: PackageCommand) -> a
     let package_name = |raw: &str| PackageName::parse_existing(raw).map_err(|e| anyhow!("package {raw:?}: {e}"));
     let version = |raw: &str| Version::parse(raw).map_err(|e| anyhow!("version {raw:?}: {e}"));
     let user = |raw: &str| UserRef::parse(raw).ok_or_else(|| anyhow!("{raw:?} is neither a username nor an email"));
-    let failed = |e: hexyard_service::Error| anyhow!(describe(&e));
+    let failed = |e: hexyard_service::Error| anyhow!(e.describe());
     let done = match cmd {
         PackageCommand::Revert { name, version: v, repository } => {
             let (n, v) = (package_name(&name)?, version(&v)?);

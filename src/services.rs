@@ -40,15 +40,3 @@ pub async fn for_admin(config: &Config, db: &Database) -> anyhow::Result<Service
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
     open(config, db, &public_url).await
 }
-
-/// A use case's error as the admin commands print it: `field message` for invalid input.
-pub fn describe(e: &hexyard_service::Error) -> String {
-    match e {
-        hexyard_service::Error::Invalid(fields) => fields
-            .iter()
-            .map(|(field, m)| format!("{field} {}", m.as_str().map_or_else(|| m.to_string(), str::to_owned)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        e => e.chain(),
-    }
-}

@@ -31,6 +31,14 @@ impl Acting<'_> {
         }
     }
 
+    /// Audit parameters, marked `"by": "admin"` when the operator acted.
+    pub fn mark(&self, mut params: serde_json::Value) -> serde_json::Value {
+        if matches!(self, Acting::Operator) {
+            params["by"] = serde_json::json!("admin");
+        }
+        params
+    }
+
     /// The repository a name means, for this actor: one the caller may read, or any.
     pub async fn repository(&self, services: &Services, name: Option<&str>) -> Result<Arc<RepositoryRegistry>> {
         match self {

@@ -3,46 +3,13 @@
 //! an `index.html`) and kept byte for byte in the blob store, served back as
 //! `/repo/docs/NAME-VERSION.tar.gz`.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use hexyard_core::{PackageName, Version};
-use hexyard_storage::packages::{self, Package};
-use hexyard_storage::releases::{self, Release};
-use hexyard_storage::{audit, blobs};
-use serde_json::json;
+use hexyard_storage::{audit, blobs, packages, releases};
 
-use crate::{Error, Principal, RepositoryRegistry, Result, Services, authz, tfa};
-
-struct Target {
-    repo: Arc<RepositoryRegistry>,
-    package: Package,
-    release: Release,
-}
-
-/// The release whose docs the caller may change: whoever may publish the package.
-async fn target(
-    services: &Services,
-    repository: Option<&str>,
-    principal: &Principal,
-    name: &PackageName,
-    version: &Version,
-) -> Result<Target> {
-    let repo = authz::readable_repository(services, repository, Some(principal)).await?;
-    let package = packages::get(&services.db, repo.id, name.as_str()).await?.ok_or(Error::NotFound)?;
-    authz::may_publish(services, principal, &repo, name.as_str(), Some(&package)).await?;
-    tfa::require_write_code(services, principal, principal.otp.as_deref()).await?;
-    let release = releases::get(&services.db, package.id, &version.to_string()).await?.ok_or(Error::NotFound)?;
-    Ok(Target { repo, package, release })
-}
-
-fn params(t: &Target) -> serde_json::Value {
-    let mut params = json!({"package": t.package.name, "version": t.release.version, "repository": t.repo.name});
-    if !t.repo.public {
-        params["organization"] = json!(t.repo.name);
-    }
-    params
-}
+use crate::authz::Acting;
+use crate::lifecycle::{managed, params};
+use crate::{Error, Principal, RepositoryRegistry, Result, Services};
 
 /// Checks a docs tarball: gzip, tar, limits, safe entries, and an `index.html` at the top.
 fn validate(services: &Services, body: &[u8]) -> Result<()> {
@@ -63,11 +30,11 @@ pub async fn upload(
     version: &Version,
     body: Bytes,
 ) -> Result<()> {
-    let t = target(services, repository, principal, name, version).await?;
+    let t = managed(services, repository, Acting::Caller(principal), name, version).await?;
     validate(services, &body)?;
     services.blobs.put(&blobs::docs_key(t.repo.id, &t.package.name, &t.release.version), body).await?;
     releases::set_has_docs(&services.db, t.release.id, true).await?;
-    audit::record(&services.db, &principal.actor, "docs.publish", params(&t)).await?;
+    audit::record(&services.db, &principal.actor, "docs.publish", params(&t, Acting::Caller(principal))).await?;
     Ok(())
 }
 
@@ -79,13 +46,13 @@ pub async fn remove(
     name: &PackageName,
     version: &Version,
 ) -> Result<()> {
-    let t = target(services, repository, principal, name, version).await?;
+    let t = managed(services, repository, Acting::Caller(principal), name, version).await?;
     if !t.release.has_docs {
         return Err(Error::NotFound);
     }
     releases::set_has_docs(&services.db, t.release.id, false).await?;
     services.blobs.delete(&blobs::docs_key(t.repo.id, &t.package.name, &t.release.version)).await?;
-    audit::record(&services.db, &principal.actor, "docs.revoke", params(&t)).await?;
+    audit::record(&services.db, &principal.actor, "docs.revoke", params(&t, Acting::Caller(principal))).await?;
     Ok(())
 }
 

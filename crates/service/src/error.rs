@@ -74,6 +74,20 @@ impl Error {
         matches!(self, Error::Storage(_) | Error::Internal { .. })
     }
 
+    /// What a person reads of a refusal: `field message` for each invalid field, else the
+    /// message. (Internal errors read as their chain: show them to operators only.)
+    pub fn describe(&self) -> String {
+        match self {
+            Error::NotFound => "not found".to_owned(),
+            Error::Invalid(fields) => fields
+                .iter()
+                .map(|(field, m)| format!("{field} {}", m.as_str().map_or_else(|| m.to_string(), str::to_owned)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            e => e.chain(),
+        }
+    }
+
     /// The error and every cause under it, `: `-separated, for logs.
     pub fn chain(&self) -> String {
         let mut text = self.to_string();
@@ -110,5 +124,12 @@ mod tests {
         assert_eq!(e.chain(), "writing a tarball: disk full");
         assert!(e.is_internal());
         assert!(!Error::NotFound.is_internal());
+        let mut fields = Map::new();
+        fields.insert("name".into(), Value::String("has already been taken".into()));
+        fields.insert("requirements".into(), serde_json::json!({"plug": "does not exist"}));
+        assert_eq!(
+            Error::Invalid(fields).describe(),
+            r#"name has already been taken, requirements {"plug":"does not exist"}"#
+        );
     }
 }

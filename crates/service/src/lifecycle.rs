@@ -19,14 +19,15 @@ use crate::{Error, RepositoryRegistry, Result, Services, authz, tfa};
 const MAX_MESSAGE_CHARS: usize = 140;
 const MIN_MESSAGE_CHARS: usize = 3;
 
-/// A release the caller may manage, with its package and repository.
-struct Managed {
-    repo: Arc<RepositoryRegistry>,
-    package: Package,
-    release: Release,
+/// A release the caller may manage (whoever may publish its package), with its package and
+/// repository.
+pub(crate) struct Managed {
+    pub(crate) repo: Arc<RepositoryRegistry>,
+    pub(crate) package: Package,
+    pub(crate) release: Release,
 }
 
-async fn managed(
+pub(crate) async fn managed(
     services: &Services,
     repository: Option<&str>,
     acting: Acting<'_>,
@@ -43,15 +44,14 @@ async fn managed(
     Ok(Managed { repo, package, release })
 }
 
-fn params(m: &Managed, acting: Acting<'_>) -> serde_json::Value {
+/// The audit parameters of an action on a release.
+pub(crate) fn params(m: &Managed, acting: Acting<'_>) -> serde_json::Value {
     let mut params = json!({"package": m.package.name, "version": m.release.version, "repository": m.repo.name});
     if !m.repo.public {
+        // an organization's audit log lists what happens in its repository
         params["organization"] = json!(m.repo.name);
     }
-    if matches!(acting, Acting::Operator) {
-        params["by"] = json!("admin");
-    }
-    params
+    acting.mark(params)
 }
 
 /// `DELETE /api/packages/NAME/releases/VERSION`: removes a release, its requirements and (once

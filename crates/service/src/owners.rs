@@ -157,7 +157,7 @@ pub async fn set(
     };
     let params =
         json!({"package": package.name, "repository": repo.name, "user": target.name(), "level": level.as_str()});
-    audit::record(&mut *tx, &acting.actor(), action, by(params, acting)).await?;
+    audit::record(&mut *tx, &acting.actor(), action, acting.mark(params)).await?;
     tx.commit().await?;
     if let (Target::User(user), true) = (&target, before.is_none() || transfer) {
         let what = if transfer { "now the only owner" } else { "now an owner" };
@@ -184,20 +184,12 @@ pub async fn remove(
     }
     owners::remove(&mut *tx, package.id, target.holder()).await?;
     let params = json!({"package": package.name, "repository": repo.name, "user": target.name()});
-    audit::record(&mut *tx, &acting.actor(), "owner.remove", by(params, acting)).await?;
+    audit::record(&mut *tx, &acting.actor(), "owner.remove", acting.mark(params)).await?;
     tx.commit().await?;
     if let Target::User(user) = &target {
         tell(services, user, &package, &format!("You are no longer an owner of {}", package.name)).await;
     }
     Ok(())
-}
-
-/// Audit parameters, marked when the operator acted.
-fn by(mut params: serde_json::Value, acting: Acting<'_>) -> serde_json::Value {
-    if matches!(acting, Acting::Operator) {
-        params["by"] = json!("admin");
-    }
-    params
 }
 
 /// Mails a user about their ownership; a mail that cannot be sent is logged, the change stands.

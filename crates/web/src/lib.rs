@@ -321,7 +321,7 @@ async fn create_org(
             &format!(
                 "<p class=\"error\">Organization {}: {}. <a href=\"/\">Back</a></p>",
                 esc(name),
-                esc(&session::message(&e))
+                esc(&e.describe())
             ),
         )),
     }

@@ -99,7 +99,7 @@ impl actix_web::ResponseError for PageError {
                 if e.is_internal() {
                     tracing::error!(error = %e.chain(), "internal error");
                 }
-                let text = if e.is_internal() { "Something went wrong on our side.".to_owned() } else { message(e) };
+                let text = if e.is_internal() { "Something went wrong on our side.".to_owned() } else { e.describe() };
                 page(status_of(e), "Error", &format!("<p class=\"error\">{}</p>", esc(&text)))
             }
         }
@@ -116,19 +116,6 @@ fn status_of(e: &Error) -> StatusCode {
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::Storage(_) | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// What a person reads of an error: for invalid fields, `field message` each.
-pub fn message(e: &Error) -> String {
-    match e {
-        Error::NotFound => "not found".to_owned(),
-        Error::Invalid(fields) => fields
-            .iter()
-            .map(|(field, m)| format!("{field} {}", m.as_str().map_or_else(|| m.to_string(), str::to_owned)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        e => e.to_string(),
     }
 }
 
