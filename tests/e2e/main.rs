@@ -2,6 +2,7 @@
 //! the real clients (rebar3, hex_core as bundled in rebar3, Gleam's `hexpm` crate) and by hand.
 
 mod api;
+mod chrome;
 mod clients;
 mod docs;
 mod hostile;

@@ -51,6 +51,12 @@ impl Urls<'_> {
         }
     }
 
+    /// The docs site's page of a package (the latest docs) or of one version.
+    pub fn docs_html(&self, name: &str, version: Option<&str>) -> String {
+        let path = hexyard_service::docs::site_path(self.services, self.repo, name, version);
+        format!("{}{path}", self.services.settings.public_url)
+    }
+
     pub fn user(&self, username: &str) -> String {
         self.services.api_url(&format!("/users/{username}"))
     }
@@ -105,7 +111,7 @@ pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requ
         "package_url": urls.package(package),
         "url": urls.release(package, &r.version),
         "html_url": format!("{}/{}", urls.package_html(package), r.version),
-        "docs_html_url": Value::Null,
+        "docs_html_url": if r.has_docs { json!(urls.docs_html(package, Some(&r.version))) } else { Value::Null },
         "requirements": reqs,
         "configs": configs(urls.repo, package, &version),
         "meta": {
@@ -143,7 +149,7 @@ pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Optio
         "repository": urls.repo.name,
         "url": urls.package(&p.name),
         "html_url": urls.package_html(&p.name),
-        "docs_html_url": Value::Null,
+        "docs_html_url": if releases.iter().any(|r| r.has_docs) { json!(urls.docs_html(&p.name, None)) } else { Value::Null },
         "meta": {
             "description": meta.get("description").cloned().unwrap_or(Value::Null),
             "licenses": meta.get("licenses").cloned().unwrap_or_else(|| json!([])),

@@ -104,6 +104,29 @@ pub async fn may_read(services: &Services, repo: &RepositoryRegistry, principal:
     }
 }
 
+/// Who reads a page: nobody signed in, a user signed in with a browser session, or a caller
+/// with an `Authorization` header.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    Anonymous,
+    Session(&'a hexyard_storage::users::User),
+    Caller(&'a Principal),
+}
+
+/// Whether a reader may read a repository: a signed-in user is a member of any role; a caller
+/// as [`may_read`] says.
+pub async fn reader_may_read(services: &Services, repo: &RepositoryRegistry, reader: Reader<'_>) -> Result<bool> {
+    match reader {
+        _ if repo.public => Ok(true),
+        Reader::Anonymous => Ok(false),
+        Reader::Caller(p) => may_read(services, repo, Some(p)).await,
+        Reader::Session(user) => {
+            let Some(org) = orgs::get(&services.db, &repo.name).await? else { return Ok(false) };
+            Ok(orgs::role(&services.db, org.id, user.id).await?.is_some())
+        }
+    }
+}
+
 /// The repository a name means (`None`: the public one), if the caller may read it; anyone
 /// else gets the 404 of a repository that does not exist.
 pub async fn readable_repository(

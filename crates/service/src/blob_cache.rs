@@ -1,54 +1,75 @@
-//! Recently served tarballs, in memory. Keys are outer checksums, so an entry can never go
-//! stale: a replaced release has a new checksum. The budget bounds memory; the oldest entries
-//! go first.
+//! Recently served blobs (tarballs, unpacked docs), in memory. Keys are checksums, so an entry
+//! can never go stale: a replaced release or docs upload has a new checksum. The budget bounds
+//! memory; the oldest entries go first.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
-/// A byte-bounded cache of blobs by checksum.
-#[derive(Debug)]
-pub struct BlobCache {
-    budget: usize,
-    inner: RwLock<Inner>,
+/// How many bytes a cached value holds.
+pub trait Weigh {
+    fn weight(&self) -> usize;
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    entries: HashMap<Vec<u8>, Bytes>,
+impl Weigh for Bytes {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<T: Weigh> Weigh for Arc<T> {
+    fn weight(&self) -> usize {
+        self.as_ref().weight()
+    }
+}
+
+/// A byte-bounded cache of values by checksum.
+#[derive(Debug)]
+pub struct BudgetCache<V> {
+    budget: usize,
+    inner: RwLock<Inner<V>>,
+}
+
+/// Tarballs by outer checksum.
+pub type BlobCache = BudgetCache<Bytes>;
+
+#[derive(Debug)]
+struct Inner<V> {
+    entries: HashMap<Vec<u8>, V>,
     order: VecDeque<Vec<u8>>,
     size: usize,
 }
 
-impl BlobCache {
+impl<V: Weigh + Clone> BudgetCache<V> {
     pub fn new(budget: usize) -> Self {
-        BlobCache { budget, inner: RwLock::default() }
+        BudgetCache { budget, inner: RwLock::new(Inner { entries: HashMap::new(), order: VecDeque::new(), size: 0 }) }
     }
 
-    pub fn get(&self, checksum: &[u8]) -> Option<Bytes> {
+    pub fn get(&self, checksum: &[u8]) -> Option<V> {
         self.inner.read().expect("cache lock").entries.get(checksum).cloned()
     }
 
-    /// Keeps `bytes`, evicting the oldest entries to stay within the budget. A blob larger
+    /// Keeps `value`, evicting the oldest entries to stay within the budget. A value larger
     /// than the whole budget is not kept.
-    pub fn insert(&self, checksum: &[u8], bytes: Bytes) {
-        if bytes.len() > self.budget {
+    pub fn insert(&self, checksum: &[u8], value: V) {
+        let weight = value.weight();
+        if weight > self.budget {
             return;
         }
         let mut inner = self.inner.write().expect("cache lock");
         if inner.entries.contains_key(checksum) {
             return;
         }
-        while inner.size + bytes.len() > self.budget {
+        while inner.size + weight > self.budget {
             let Some(oldest) = inner.order.pop_front() else { break };
             if let Some(evicted) = inner.entries.remove(&oldest) {
-                inner.size -= evicted.len();
+                inner.size -= evicted.weight();
             }
         }
-        inner.size += bytes.len();
+        inner.size += weight;
         inner.order.push_back(checksum.to_vec());
-        inner.entries.insert(checksum.to_vec(), bytes);
+        inner.entries.insert(checksum.to_vec(), value);
     }
 }
 

@@ -98,6 +98,8 @@ pub struct Services {
     pub registries: Registries,
     /// Recently served tarballs.
     pub tarballs: blob_cache::BlobCache,
+    /// Recently served docs, unpacked.
+    pub docs: docs::DocsCache,
     /// Whether [`Services::start`] ran: indexes are rebuilt in the background then.
     started: std::sync::atomic::AtomicBool,
 }
@@ -125,6 +127,7 @@ impl Services {
             key_sealer,
             mailer: init.mailer,
             tarballs: blob_cache::BlobCache::new(TARBALL_CACHE_BYTES),
+            docs: docs::DocsCache::default(),
             started: Default::default(),
         })
     }

@@ -19,6 +19,8 @@ pub struct Release {
     pub publisher: Option<String>,
     pub publisher_email: Option<String>,
     pub has_docs: bool,
+    /// SHA-256 of the docs tarball (none for docs uploaded before it was recorded).
+    pub docs_checksum: Option<Vec<u8>>,
     pub retirement_reason: Option<String>,
     pub retirement_message: Option<String>,
     pub inserted_at: OffsetDateTime,
@@ -27,7 +29,7 @@ pub struct Release {
 
 const SELECT: &str = "SELECT r.id, r.package_id, r.version, r.inner_checksum, r.outer_checksum, r.meta,
         r.publisher_id, u.username AS publisher, (CASE WHEN e.is_public THEN e.email END) AS publisher_email,
-        r.has_docs, r.retirement_reason, r.retirement_message, r.inserted_at, r.updated_at
+        r.has_docs, r.docs_checksum, r.retirement_reason, r.retirement_message, r.inserted_at, r.updated_at
     FROM releases r LEFT JOIN users u ON u.id = r.publisher_id
     LEFT JOIN emails e ON e.user_id = u.id AND e.is_primary";
 
@@ -102,7 +104,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewRelease<'_>) -> Result<i64
 pub async fn replace(conn: &mut PgConnection, id: i64, new: &NewRelease<'_>) -> Result<()> {
     sqlx::query(
         "UPDATE releases SET inner_checksum = $2, outer_checksum = $3, meta = $4, publisher_id = $5,
-         has_docs = false, updated_at = now() WHERE id = $1",
+         has_docs = false, docs_checksum = NULL, updated_at = now() WHERE id = $1",
     )
     .bind(id)
     .bind(new.inner_checksum)
@@ -242,11 +244,21 @@ pub async fn set_retirement(
         == 1)
 }
 
-/// Records whether a release has docs.
-pub async fn set_has_docs(db: impl PgExecutor<'_>, id: i64, has_docs: bool) -> Result<()> {
-    sqlx::query("UPDATE releases SET has_docs = $2, updated_at = now() WHERE id = $1")
+/// Records a release's docs by the checksum of their tarball, or that it has none.
+pub async fn set_docs(db: impl PgExecutor<'_>, id: i64, checksum: Option<&[u8]>) -> Result<()> {
+    sqlx::query("UPDATE releases SET has_docs = $2 IS NOT NULL, docs_checksum = $2, updated_at = now() WHERE id = $1")
         .bind(id)
-        .bind(has_docs)
+        .bind(checksum)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Records the checksum of docs uploaded before checksums were, unless an upload since has.
+pub async fn record_docs_checksum(db: impl PgExecutor<'_>, id: i64, checksum: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE releases SET docs_checksum = $2 WHERE id = $1 AND has_docs AND docs_checksum IS NULL")
+        .bind(id)
+        .bind(checksum)
         .execute(db)
         .await?;
     Ok(())

@@ -40,6 +40,10 @@ pub enum TarballError {
     DuplicatePath(String),
     #[error("unsupported entry type in contents: {path} is a {kind}")]
     UnsupportedEntry { path: String, kind: &'static str },
+    #[error("compression ratio over {max}:1")]
+    CompressionRatio { max: u64 },
+    #[error("a top-level entry may not be named like a version: {0}")]
+    VersionNamedEntry(String),
 }
 
 /// A problem with one metadata field, named by its path (`requirements.foo.requirement`).

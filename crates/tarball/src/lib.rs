@@ -3,7 +3,7 @@
 //!
 //! [`read`] validates a tarball entirely in memory: limits, checksums, the metadata and every
 //! entry of the contents, without touching the disk. [`build`] makes one from a [`Metadata`] and
-//! files, the way hex_core does. [`docs::validate`] checks a docs tarball.
+//! files, the way hex_core does. [`docs::unpack`] checks a docs tarball and unpacks it in memory.
 
 mod build;
 pub mod docs;

@@ -10,6 +10,9 @@ pub struct Limits {
     pub max_metadata_size: u64,
     /// Entries of `contents.tar.gz` (or of a docs tarball).
     pub max_entries: usize,
+    /// Unpacked size over compressed size, for docs tarballs past their first MiB: a gzip bomb
+    /// is refused by its ratio long before it reaches `max_unpacked_size`.
+    pub max_compression_ratio: u64,
 }
 
 impl Default for Limits {
@@ -19,6 +22,7 @@ impl Default for Limits {
             max_unpacked_size: 128 * 1024 * 1024,
             max_metadata_size: 1024 * 1024,
             max_entries: 50_000,
+            max_compression_ratio: 100,
         }
     }
 }

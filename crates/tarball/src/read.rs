@@ -175,14 +175,19 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
-/// Walks a gzipped tar in memory and checks every entry; shared with docs tarballs.
+/// What a walk hands each regular file: its entry and a reader of its data.
+pub(crate) type OnFile<'a> = &'a mut dyn FnMut(&ContentEntry, &mut dyn Read) -> io::Result<()>;
+
+/// Walks a gzipped tar in memory and checks every entry, giving each regular file to `on_file`;
+/// shared with docs tarballs. Returns the entries and the unpacked size of the whole stream.
 pub(crate) fn walk_gzipped_tar(
     gz: &[u8],
     limits: &Limits,
     invalid: fn(String) -> TarballError,
-) -> Result<Vec<ContentEntry>, TarballError> {
+    on_file: OnFile<'_>,
+) -> Result<(Vec<ContentEntry>, u64), TarballError> {
     let mut limited = Limited { inner: GzDecoder::new(gz), read: 0, max: limits.max_unpacked_size, exceeded: false };
-    let result = walk(&mut limited, limits, invalid);
+    let result = walk(&mut limited, limits, invalid, on_file);
     let result = result.and_then(|entries| {
         // Read to the end of the gzip stream, so a truncated or corrupt trailer is caught.
         io::copy(&mut limited, &mut io::sink()).map_err(|e| invalid(describe(&e)))?;
@@ -190,7 +195,7 @@ pub(crate) fn walk_gzipped_tar(
     });
     match result {
         Err(_) if limited.exceeded => Err(TarballError::UnpackedTooBig { max: limits.max_unpacked_size }),
-        other => other,
+        other => other.map(|entries| (entries, limited.read)),
     }
 }
 
@@ -198,12 +203,13 @@ fn walk<R: Read>(
     reader: &mut R,
     limits: &Limits,
     invalid: fn(String) -> TarballError,
+    on_file: OnFile<'_>,
 ) -> Result<Vec<ContentEntry>, TarballError> {
     let mut archive = tar::Archive::new(reader);
     let mut seen = HashSet::new();
     let mut entries = Vec::new();
     for entry in archive.entries().map_err(|e| invalid(describe(&e)))? {
-        let entry = entry.map_err(|e| invalid(describe(&e)))?;
+        let mut entry = entry.map_err(|e| invalid(describe(&e)))?;
         let header = entry.header();
         let raw_path = entry.path_bytes();
         let kind = match header.entry_type() {
@@ -230,13 +236,18 @@ fn walk<R: Read>(
         }
         let size = header.entry_size().map_err(|e| invalid(describe(&e)))?;
         let mode = header.mode().map_err(|e| invalid(describe(&e)))?;
-        entries.push(ContentEntry { path, size, is_dir: kind, mode });
+        let content = ContentEntry { path, size, is_dir: kind, mode };
+        if !content.is_dir {
+            on_file(&content, &mut entry).map_err(|e| invalid(describe(&e)))?;
+        }
+        entries.push(content);
     }
     Ok(entries)
 }
 
 fn read_contents(contents: &[u8], limits: &Limits) -> Result<Vec<ContentEntry>, TarballError> {
-    walk_gzipped_tar(contents, limits, TarballError::InvalidContents)
+    let (entries, _) = walk_gzipped_tar(contents, limits, TarballError::InvalidContents, &mut |_, _| Ok(()))?;
+    Ok(entries)
 }
 
 fn entry_kind(kind: tar::EntryType) -> &'static str {

@@ -91,8 +91,8 @@ fn built_tarballs_read_back_to_the_same_metadata() {
 #[test]
 fn docs_fixture_lists_its_entries() {
     let bytes = std::fs::read(fixtures().join("tarballs/foo-0.1.0-docs.tar.gz")).unwrap();
-    let entries = docs::validate(&bytes, &Limits::default()).unwrap();
-    let mut paths: Vec<&str> = entries.iter().filter(|e| !e.is_dir).map(|e| e.path.as_str()).collect();
+    let docs = docs::unpack(&bytes, &Limits::default()).unwrap();
+    let mut paths: Vec<&str> = docs.files.iter().map(|f| f.path.as_str()).collect();
     paths.sort();
     assert_eq!(paths, ["Foo.html", "dist/app.css", "index.html", "search_data.json"]);
 }

@@ -12,6 +12,7 @@ use hexyard_service::sessions::{self, SignIn};
 use hexyard_service::{Services, keys, orgs};
 use serde::Deserialize;
 
+pub mod docs;
 mod email;
 mod html;
 pub mod session;
@@ -36,7 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/account/tfa/disable").route(post().to(tfa::disable)))
         .service(resource("/account/orgs").route(post().to(create_org)))
         .service(resource("/account/keys/revoke").route(post().to(revoke_key)))
-        .service(resource("/account/sessions/revoke").route(post().to(revoke_session)));
+        .service(resource("/account/sessions/revoke").route(post().to(revoke_session)))
+        .service(resource("/docs/{name}").route(get().to(docs::root)))
+        .service(resource("/docs/{name}/{rest:.*}").route(get().to(docs::public)))
+        .service(resource("/repos/{org}/docs/{name}").route(get().to(docs::root)))
+        .service(resource("/repos/{org}/docs/{name}/{rest:.*}").route(get().to(docs::private)));
 }
 
 pub(crate) fn redirect(to: &str) -> HttpResponse {
