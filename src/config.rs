@@ -33,6 +33,9 @@ pub struct Config {
     pub mail_from: String,
     /// The Hex CLI and Gleam, plus `HEXYARD_OAUTH_CLIENTS` (`ID=NAME,ID=NAME`).
     pub oauth_clients: Vec<(String, String)>,
+    /// `HEXYARD_DOWNLOADS_FLUSH_SECONDS`: how often download counts are added to the database
+    /// (what a crash may lose).
+    pub downloads_flush: std::time::Duration,
 }
 
 impl Config {
@@ -76,6 +79,15 @@ impl Config {
                     clients.push((id.trim().to_owned(), name.trim().to_owned()));
                 }
                 clients
+            },
+            downloads_flush: match var("HEXYARD_DOWNLOADS_FLUSH_SECONDS") {
+                None => hexyard_service::downloads::FLUSH_EVERY,
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| (1..=3600).contains(s))
+                    .map(std::time::Duration::from_secs)
+                    .with_context(|| format!("HEXYARD_DOWNLOADS_FLUSH_SECONDS {v:?}: 1 to 3600"))?,
             },
         })
     }

@@ -27,6 +27,10 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, workers)?;
     print_setup(&public_url, services.public());
     server.await?;
+    // the server has stopped taking requests: the last downloads are counted
+    if let Err(e) = services.downloads.flush(&db.pool).await {
+        tracing::error!(error = %e.chain(), "adding the last download counts failed");
+    }
     Ok(())
 }
 

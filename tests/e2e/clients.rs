@@ -176,4 +176,8 @@ fn rebar3_get_deps_fetches_from_the_verified_repository() {
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stdout));
+    // each run downloaded both tarballs: a fetch, then a revalidation
+    for package in ["qux", "foo"] {
+        assert_eq!(server.downloads_reach(&format!("/packages/{package}"), "all", 2)["all"], 2, "{package}");
+    }
 }

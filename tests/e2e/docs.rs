@@ -65,6 +65,16 @@ fn mix_publishes_docs_with_the_package_and_alone() {
         (css.text().as_str(), css.header("content-type")),
         ("h1 { color: red }", Some("text/css; charset=utf-8"))
     );
+    // and the tarball is what `mix hex.docs fetch` unpacks for reading offline
+    let mirror = format!("{}/repo", server.url);
+    let fetched = text(&mix.run(&greeter, &["hex.docs", "fetch", "greeter", "1.0.0"], &[("HEX_MIRROR", &mirror)]));
+    let offline = mix.home.path().join("hex/docs/hexpm/greeter/1.0.0");
+    assert_eq!(
+        std::fs::read_to_string(offline.join("index.html")).ok().as_deref(),
+        Some("<h1>greeter</h1>"),
+        "{fetched}"
+    );
+    assert_eq!(std::fs::read_to_string(offline.join("dist/app.css")).unwrap(), "h1 { color: red }");
 
     // the docs alone, again, replace the first ones on the site
     std::fs::write(greeter.join("mix.exs"), WITH_DOCS.replace("<h1>greeter</h1>", "<h1>greeter, again</h1>")).unwrap();
@@ -129,6 +139,15 @@ fn docs_tarballs_are_checked_kept_and_removed() {
     assert_eq!(get(&server.api("/packages/plug/releases/1.0.0"), &[]).json()["has_docs"], false, "nothing stored");
     let good = gzip(&raw_tar(&[file(b"index.html", b"<h1>plug</h1>"), file(b"dist/app.js", b"1")]));
     assert_eq!(upload(&server, &bob, docs, &good).status, 403, "not an owner");
+    // mix asks first (Expect: 100-continue): refused before the body is sent
+    for (key, path, status) in [
+        (&bob, format!("/api{docs}"), "403"),
+        (&ann, "/api/packages/plug/releases/9.9.9/docs".to_owned(), "404"),
+        (&ann, format!("/api{docs}"), "100 Continue"),
+    ] {
+        let (_, answer) = crate::hostile::expect_continue_at(&server, &path, key, good.len());
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{path}: {answer}");
+    }
     assert_eq!(upload(&server, &ann, "/packages/plug/releases/9.9.9/docs", &good).status, 404);
     let stored = upload(&server, &ann, docs, &good);
     assert_eq!(stored.status, 201, "{}", stored.text());

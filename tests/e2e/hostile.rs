@@ -166,12 +166,22 @@ fn limits_permissions_and_dependencies() {
 /// Writes a request head with `Expect: 100-continue`, and returns what the server says before
 /// any body byte is sent.
 fn expect_continue(server: &Server, key: &str, length: usize) -> (std::net::TcpStream, String) {
+    expect_continue_at(server, "/api/packages/foo/releases?replace=false", key, length)
+}
+
+/// The same, for an upload to `path`.
+pub(crate) fn expect_continue_at(
+    server: &Server,
+    path: &str,
+    key: &str,
+    length: usize,
+) -> (std::net::TcpStream, String) {
     use std::io::{Read, Write};
     let addr = server.url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let head = format!(
-        "POST /api/packages/foo/releases?replace=false HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: hexyard-tests\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: hexyard-tests\r\n\
          Authorization: {key}\r\nAccept: application/vnd.hex+erlang\r\nContent-Type: application/octet-stream\r\n\
          Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
     );

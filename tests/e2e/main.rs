@@ -5,6 +5,7 @@ mod api;
 mod chrome;
 mod clients;
 mod docs;
+mod downloads;
 mod hostile;
 mod lifecycle;
 mod mail;

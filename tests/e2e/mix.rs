@@ -121,6 +121,7 @@ end
     let lock = std::fs::read_to_string(app.join("mix.lock")).unwrap_or_else(|_| panic!("no mix.lock: {out}"));
     assert!(lock.contains("\"hexyard\"") && lock.contains(checksum.as_str().unwrap()), "{lock}");
     assert!(app.join("deps/greeter/lib/greeter.ex").exists(), "{out}");
+    assert_eq!(server.downloads_reach("/packages/greeter/releases/1.0.0", "", 1), 1, "the fetch was counted");
 }
 
 #[test]

@@ -152,6 +152,21 @@ impl Server {
         request("POST", &url, &[("authorization", key), ("accept", "application/json")], Some(tarball))
     }
 
+    /// The `downloads` of a package or release resource of the API (`/packages/NAME[/releases/V]`)
+    /// once counts have been added to the database: polled until `expected`, at most 20 s.
+    pub fn downloads_reach(&self, path: &str, field: &str, expected: i64) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let body = get(&self.api(path), &[]).json();
+            let downloads = body["downloads"].clone();
+            let seen = if field.is_empty() { downloads.as_i64() } else { downloads[field].as_i64() };
+            if seen == Some(expected) || std::time::Instant::now() > deadline {
+                return downloads;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
@@ -167,6 +182,30 @@ fn env(data_dir: &Path, repository: &str) -> Vec<(&'static str, String)> {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Server {
+    /// Stops the server gracefully (SIGTERM) and starts it again on the same data.
+    pub fn restart(self) -> Server {
+        self.restart_with(&[])
+    }
+
+    /// The same, with settings changed.
+    pub fn restart_with(mut self, env: &[(&str, &str)]) -> Server {
+        self.stop();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let mut extra = self.extra_env.clone();
+        extra.retain(|(k, _)| !env.iter().any(|(n, _)| n == k));
+        extra.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Self::spawn(dir, self.data_dir.clone(), self.database_url.clone(), &self.repository, extra)
+    }
+
+    fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         // SIGTERM: the server stops gracefully and stops its Postgres
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(20);

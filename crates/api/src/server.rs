@@ -13,7 +13,8 @@ use actix_service::{fn_service, map_config};
 use actix_web::dev::AppConfig;
 use actix_web::http::header;
 use actix_web::web;
-use hexyard_service::{Error, Services, authz, tfa};
+use hexyard_core::{PackageName, Version};
+use hexyard_service::{Error, Services, authz, docs, tfa};
 
 use crate::error::ApiError;
 use crate::media::Format;
@@ -55,6 +56,18 @@ fn is_upload(method: &Method, path: &str) -> bool {
         && (path.ends_with("/publish") || path.ends_with("/releases") || path.ends_with("/docs"))
 }
 
+/// The repository, package and version of a docs upload's path
+/// (`/api/[repos/ORG/]packages/NAME/releases/VERSION/docs`).
+fn docs_target(path: &str) -> Option<(Option<&str>, &str, &str)> {
+    let rest = path.strip_prefix("/api/")?.strip_suffix("/docs")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    match segments.as_slice() {
+        ["packages", name, "releases", version] => Some((None, name, version)),
+        ["repos", repo, "packages", name, "releases", version] => Some((Some(repo), name, version)),
+        _ => None,
+    }
+}
+
 /// Decides whether an upload that asked `Expect: 100-continue` may send its body.
 async fn check_upload(services: &Services, req: Request) -> Result<Request, Response<BoxBody>> {
     if !is_upload(&req.head().method, req.head().uri.path()) {
@@ -74,7 +87,14 @@ async fn check_upload(services: &Services, req: Request) -> Result<Request, Resp
         }
         // an OAuth token is challenged for its code before the body is sent
         let code = headers.get("x-hex-otp").and_then(|v| v.to_str().ok());
-        Ok(tfa::require_write_code(services, principal, code).await?)
+        tfa::require_write_code(services, principal, code).await?;
+        // docs go to a release the caller manages
+        if let Some((repository, name, version)) = docs_target(req.head().uri.path()) {
+            let name = PackageName::parse_existing(name).map_err(|_| Error::NotFound)?;
+            let version = Version::parse(version).map_err(|_| Error::NotFound)?;
+            docs::may_upload(services, repository, principal, &name, &version).await?;
+        }
+        Ok(())
     }
     .await;
     match verdict {

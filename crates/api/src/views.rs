@@ -7,6 +7,7 @@ use hexyard_service::model::Key;
 use hexyard_service::model::Organization;
 use hexyard_service::model::Owner;
 use hexyard_service::model::Package;
+use hexyard_service::model::PackageDownloads;
 use hexyard_service::model::User;
 use hexyard_service::model::{Release, Requirement};
 use hexyard_service::{RepositoryRegistry, Services};
@@ -87,7 +88,8 @@ fn retirement(r: &Release) -> Value {
 }
 
 /// The Release shape.
-pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requirement]) -> Value {
+/// The Release shape; `downloads` are all of the release's.
+pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requirement], downloads: i64) -> Value {
     let version = Version::parse(&r.version).unwrap_or_else(|_| Version::new(0, 0, 0));
     let reqs: Map<String, Value> = requirements
         .iter()
@@ -119,7 +121,7 @@ pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requ
             "build_tools": meta.get("build_tools").cloned().unwrap_or_else(|| json!([])),
             "elixir": meta.get("elixir").cloned().unwrap_or(Value::Null),
         },
-        "downloads": 0,
+        "downloads": downloads,
     });
     if let Some(username) = &r.publisher {
         let mut publisher = json!({"username": username, "url": urls.user(username)});
@@ -132,7 +134,13 @@ pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requ
 }
 
 /// The Package shape; `releases` in any order, shown newest first.
-pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Option<&[Owner]>) -> Value {
+pub fn package(
+    urls: &Urls<'_>,
+    p: &Package,
+    releases: &[Release],
+    owners: Option<&[Owner]>,
+    downloads: &PackageDownloads,
+) -> Value {
     let mut sorted: Vec<(Version, &Release)> =
         releases.iter().filter_map(|r| Some((Version::parse(&r.version).ok()?, r))).collect();
     sorted.sort_by(|a, b| b.0.cmp(&a.0));
@@ -156,7 +164,7 @@ pub fn package(urls: &Urls<'_>, p: &Package, releases: &[Release], owners: Optio
             "links": meta.get("links").cloned().unwrap_or_else(|| json!({})),
             "maintainers": meta.get("maintainers").cloned().unwrap_or_else(|| json!([])),
         },
-        "downloads": {"all": 0, "recent": 0, "week": 0, "day": 0},
+        "downloads": {"all": downloads.all, "recent": downloads.recent, "week": downloads.week, "day": downloads.day},
         "releases": sorted.iter().map(|(v, r)| json!({
             "version": v.to_string(),
             "url": urls.release(&p.name, &r.version),

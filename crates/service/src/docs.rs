@@ -91,6 +91,18 @@ pub async fn upload(
     Ok(())
 }
 
+/// Whether the caller may upload docs for a release, decided before the body is read (an upload
+/// with `Expect: 100-continue` is answered at once when not).
+pub async fn may_upload(
+    services: &Services,
+    repository: Option<&str>,
+    principal: &Principal,
+    name: &PackageName,
+    version: &Version,
+) -> Result<()> {
+    managed(services, repository, Acting::Caller(principal), name, version).await.map(|_| ())
+}
+
 /// `DELETE …/releases/VERSION/docs`: removes a release's docs; 404 when it has none.
 pub async fn remove(
     services: &Services,

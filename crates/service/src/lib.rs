@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authz;
 pub mod blob_cache;
 pub mod docs;
+pub mod downloads;
 pub mod error;
 pub mod keys;
 pub mod lifecycle;
@@ -18,6 +19,7 @@ pub mod packages;
 pub mod principal;
 pub mod publish;
 pub mod registry;
+pub mod search;
 pub mod sessions;
 pub mod tfa;
 pub mod throttle;
@@ -37,6 +39,7 @@ pub use error::{Error, Result};
 /// storage's rows; the HTTP crates see them only through here and never reach storage).
 pub mod model {
     pub use hexyard_storage::audit::Entry;
+    pub use hexyard_storage::downloads::PackageDownloads;
     pub use hexyard_storage::keys::Key;
     pub use hexyard_storage::oauth::Device;
     pub use hexyard_storage::orgs::{Member, Organization};
@@ -59,6 +62,8 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// OAuth clients allowed to start the device flow: (client id, name shown to the user).
     pub oauth_clients: Vec<(String, String)>,
+    /// How often download counts are added to the database.
+    pub downloads_flush: std::time::Duration,
 }
 
 /// The public OAuth clients every installation knows: the Hex CLI (mix) and Gleam.
@@ -100,6 +105,8 @@ pub struct Services {
     pub tarballs: blob_cache::BlobCache,
     /// Recently served docs, unpacked.
     pub docs: docs::DocsCache,
+    /// Tarball downloads not yet added to the database.
+    pub downloads: Arc<downloads::Downloads>,
     /// Whether [`Services::start`] ran: indexes are rebuilt in the background then.
     started: std::sync::atomic::AtomicBool,
 }
@@ -128,6 +135,7 @@ impl Services {
             mailer: init.mailer,
             tarballs: blob_cache::BlobCache::new(TARBALL_CACHE_BYTES),
             docs: docs::DocsCache::default(),
+            downloads: Arc::default(),
             started: Default::default(),
         })
     }
@@ -139,6 +147,7 @@ impl Services {
         public.load(&self.db).await?;
         self.registries.run(public, &self.db);
         tokio::spawn(throttle::prune_forever(self.db.clone(), self.settings.rate_limits.window_seconds));
+        tokio::spawn(downloads::flush_forever(self.downloads.clone(), self.db.clone(), self.settings.downloads_flush));
         self.started.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }

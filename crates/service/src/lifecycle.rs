@@ -81,6 +81,8 @@ pub async fn revert(
     releases::delete(&mut *tx, id).await?;
     if last {
         packages::delete(&mut *tx, m.package.id).await?;
+    } else {
+        crate::packages::refresh_depends(&mut tx, m.package.id).await?;
     }
     audit::record(&mut *tx, &acting.actor(), "release.revert", params(&m, acting)).await?;
     tx.commit().await?;

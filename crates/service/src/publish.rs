@@ -236,6 +236,7 @@ async fn commit(
         },
     };
     releases::insert_requirements(&mut tx, release_id, requirements).await?;
+    crate::packages::refresh_depends(&mut tx, package_id).await?;
     if created && req.repo.public {
         owners::add(&mut *tx, package_id, req.principal.user()?.id, "full").await?;
     }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod blobs;
+pub mod downloads;
 pub mod keys;
 pub mod oauth;
 pub mod orgs;

@@ -1,7 +1,7 @@
 //! Packages: a name in a repository, with the metadata of its latest publish.
 
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
 use crate::Result;
@@ -69,36 +69,158 @@ pub enum Sort {
     Name,
     InsertedAt,
     UpdatedAt,
-    /// Downloads are not counted yet: these order by name.
-    Downloads,
+    /// All downloads, most first.
+    TotalDownloads,
+    /// Downloads of the 90 days before today, most first.
+    RecentDownloads,
+    /// Best match first: the exact name, then names starting with the first term, then the
+    /// text rank; downloads break ties. Without a search, by name.
+    Relevance,
 }
 
-/// A page of the packages of the given repositories, optionally filtered by a name substring.
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    repository_ids: &[i64],
-    search: Option<&str>,
-    sort: Sort,
-    page: u32,
-    per_page: u32,
-) -> Result<Vec<Package>> {
-    let order = match sort {
-        Sort::Name | Sort::Downloads => "p.name ASC",
-        Sort::InsertedAt => "p.inserted_at DESC, p.name ASC",
-        Sort::UpdatedAt => "p.updated_at DESC, p.name ASC",
+/// A parsed package search; every part present must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Free-text terms, lowercase: any of them in the name (a substring from 3 characters, the
+    /// whole name below; `*` a wildcard) or a word of the description or `extra`.
+    pub terms: Vec<String>,
+    /// Quoted free text: the words in this order.
+    pub phrases: Vec<String>,
+    /// `name:` — the whole name, `*` a wildcard.
+    pub name: Option<String>,
+    /// `description:` — any of its words in the description.
+    pub description: Option<String>,
+    /// `depends:[REPO:]NAME` — the latest release requires it.
+    pub depends: Option<String>,
+    /// `build_tool:` — some release is built with it.
+    pub build_tool: Option<String>,
+    /// `updated_after:` — updated at or after.
+    pub updated_after: Option<OffsetDateTime>,
+    /// `extra:KEY,…,VALUE` — the metadata's `extra` holds the value under the keys.
+    pub extra: Vec<serde_json::Value>,
+}
+
+/// What to list: the packages of some repositories, maybe matching a search, one page.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing<'a> {
+    pub repository_ids: &'a [i64],
+    pub search: Option<&'a SearchQuery>,
+    pub sort: Sort,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// Escapes LIKE's own characters and makes `*` its wildcard.
+fn like_pattern(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_").replace('*', "%")
+}
+
+/// The words of free text a tsquery may hold: letters and digits only, so no syntax of its own.
+fn text_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// A page of packages that have a release, as the listing asks. The ids are found first (by
+/// the indexes of the search) and the rows read after, so only one page is ever read.
+pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
+    let mut q = QueryBuilder::<Postgres>::new("SELECT p.id FROM packages p WHERE p.repository_id = ANY(");
+    q.push_bind(listing.repository_ids.to_vec()).push(") AND EXISTS (SELECT 1 FROM releases WHERE package_id = p.id)");
+    let mut words = Vec::new();
+    let mut exact = None;
+    if let Some(search) = listing.search {
+        words = search.terms.iter().flat_map(|t| text_words(t)).collect();
+        push_conditions(&mut q, search, &words);
+        let free: Vec<&str> = search.terms.iter().map(String::as_str).collect();
+        exact = (!free.is_empty()).then(|| free.join(" "));
+    }
+    q.push(" ORDER BY ");
+    if let Some(exact) = &exact {
+        // the package of exactly that name first, whatever the order
+        q.push("(p.name = ").push_bind(exact.clone()).push(") DESC, ");
+    }
+    match listing.sort {
+        Sort::Name => q.push("p.name"),
+        Sort::InsertedAt => q.push("p.inserted_at DESC, p.name"),
+        Sort::UpdatedAt => q.push("p.updated_at DESC, p.name"),
+        Sort::TotalDownloads => q.push("p.downloads DESC, p.name"),
+        Sort::RecentDownloads => q.push(
+            "(SELECT coalesce(sum(d.downloads), 0) FROM package_downloads d WHERE d.package_id = p.id
+              AND d.day >= (now() AT TIME ZONE 'UTC')::date - 90 AND d.day < (now() AT TIME ZONE 'UTC')::date) DESC,
+             p.name",
+        ),
+        Sort::Relevance => match listing.search.and_then(|s| s.terms.first()) {
+            Some(first) => {
+                q.push("(p.name LIKE ").push_bind(format!("{}%", like_pattern(first))).push(") DESC, ");
+                if !words.is_empty() {
+                    q.push("ts_rank(p.search, to_tsquery('english', ").push_bind(words.join(" | ")).push(")) DESC, ");
+                }
+                q.push("p.downloads DESC, p.name")
+            }
+            None => q.push("p.name"),
+        },
     };
-    let pattern = search.map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE p.repository_id = ANY($1) AND ($2::text IS NULL OR p.name ILIKE $2)
-         AND EXISTS (SELECT 1 FROM releases WHERE package_id = p.id)
-         ORDER BY {order} LIMIT $3 OFFSET $4"
-    ))
-    .bind(repository_ids)
-    .bind(pattern)
-    .bind(i64::from(per_page))
-    .bind(i64::from(page.saturating_sub(1)) * i64::from(per_page))
-    .fetch_all(db)
-    .await?)
+    q.push(" LIMIT ").push_bind(i64::from(listing.per_page));
+    q.push(" OFFSET ").push_bind(i64::from(listing.page.saturating_sub(1)) * i64::from(listing.per_page));
+    let ids: Vec<(i64,)> = q.build_query_as().fetch_all(db).await?;
+    let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
+    let mut rows: Vec<Package> =
+        sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1)")).bind(&ids).fetch_all(db).await?;
+    rows.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
+    Ok(rows)
+}
+
+fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, search: &SearchQuery, words: &[String]) {
+    if !search.terms.is_empty() {
+        q.push(" AND (false");
+        for term in &search.terms {
+            if term.contains('*') {
+                q.push(" OR p.name LIKE ").push_bind(like_pattern(term));
+            } else if term.chars().count() >= 3 {
+                q.push(" OR p.name LIKE ").push_bind(format!("%{}%", like_pattern(term)));
+            } else {
+                q.push(" OR p.name = ").push_bind(term.clone());
+            }
+        }
+        if !words.is_empty() {
+            q.push(" OR p.search @@ to_tsquery('english', ").push_bind(words.join(" | ")).push(")");
+        }
+        q.push(")");
+    }
+    for phrase in &search.phrases {
+        q.push(" AND (p.name LIKE ").push_bind(format!("%{}%", like_pattern(&phrase.replace('*', ""))));
+        q.push(" OR p.search @@ phraseto_tsquery('english', ").push_bind(phrase.clone()).push("))");
+    }
+    if let Some(name) = &search.name {
+        q.push(" AND p.name LIKE ").push_bind(like_pattern(name));
+    }
+    if let Some(description) = &search.description {
+        let words = text_words(description);
+        if words.is_empty() {
+            q.push(" AND false");
+        } else {
+            q.push(" AND to_tsvector('english', coalesce(p.meta->>'description', '')) @@ to_tsquery('english', ");
+            q.push_bind(words.join(" | ")).push(")");
+        }
+    }
+    if let Some(depends) = &search.depends {
+        q.push(" AND p.depends @> ARRAY[").push_bind(depends.clone()).push("]::text[]");
+    }
+    if let Some(tool) = &search.build_tool {
+        q.push(" AND EXISTS (SELECT 1 FROM releases r WHERE r.package_id = p.id AND r.meta->'build_tools' ? ");
+        q.push_bind(tool.clone()).push(")");
+    }
+    if let Some(after) = search.updated_after {
+        q.push(" AND p.updated_at >= ").push_bind(after);
+    }
+    for extra in &search.extra {
+        q.push(" AND p.meta->'extra' @> ").push_bind(Json(extra.clone()));
+    }
+}
+
+/// Records the dependencies of a package's latest release, as `NAME` and `REPOSITORY:NAME`.
+pub async fn set_depends(db: impl PgExecutor<'_>, package_id: i64, depends: &[String]) -> Result<()> {
+    sqlx::query("UPDATE packages SET depends = $2 WHERE id = $1").bind(package_id).bind(depends).execute(db).await?;
+    Ok(())
 }
 
 /// The packages a user owns, in the given repositories.

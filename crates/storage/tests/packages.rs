@@ -2,7 +2,7 @@
 //! and rate-limit counters against a real Postgres.
 
 use hexyard_storage::orgs::{self, MemberChange};
-use hexyard_storage::packages::{self, Sort};
+use hexyard_storage::packages::{self, Listing, SearchQuery, Sort};
 use hexyard_storage::releases::{self, NewRelease, Requirement};
 use hexyard_storage::users::{self, Created, NewUser};
 use hexyard_storage::{audit, owners, rate_limits, repositories, resources};
@@ -63,13 +63,22 @@ async fn packages_releases_requirements_and_listings() {
     assert_eq!(names, ["cowboy", "plug"]);
     let wanted = vec!["plug".to_owned(), "empty".to_owned(), "nope".to_owned()];
     assert_eq!(packages::existing(&db.pool, repo.id, &wanted).await.unwrap(), ["plug"]);
-    let listed = packages::list(&db.pool, &[repo.id], None, Sort::Name, 1, 100).await.unwrap();
+    let ids = [repo.id];
+    fn page<'a>(ids: &'a [i64], search: Option<&'a SearchQuery>, sort: Sort, page: u32) -> Listing<'a> {
+        Listing { repository_ids: ids, search, sort, page, per_page: 100 }
+    }
+    let listed = packages::list(&db.pool, &page(&ids, None, Sort::Name, 1)).await.unwrap();
     assert_eq!(listed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["cowboy", "plug"]);
-    let found = packages::list(&db.pool, &[repo.id], Some("LU"), Sort::Name, 1, 100).await.unwrap();
-    assert_eq!(found.len(), 1, "a case-insensitive substring");
-    let wild = packages::list(&db.pool, &[repo.id], Some("%"), Sort::Name, 1, 100).await.unwrap();
+    let term = |t: &str| SearchQuery { terms: vec![t.to_owned()], ..SearchQuery::default() };
+    let found = packages::list(&db.pool, &page(&ids, Some(&term("lu")), Sort::Name, 1)).await.unwrap();
+    assert!(found.is_empty(), "below 3 characters, only a whole name");
+    let found = packages::list(&db.pool, &page(&ids, Some(&term("owb")), Sort::Name, 1)).await.unwrap();
+    assert_eq!(found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["cowboy"], "a substring from 3");
+    let wild = packages::list(&db.pool, &page(&ids, Some(&term("%")), Sort::Name, 1)).await.unwrap();
     assert!(wild.is_empty(), "% is matched literally");
-    assert!(packages::list(&db.pool, &[repo.id], None, Sort::InsertedAt, 2, 100).await.unwrap().is_empty());
+    let starred = packages::list(&db.pool, &page(&ids, Some(&term("c*y")), Sort::Name, 1)).await.unwrap();
+    assert_eq!(starred.len(), 1, "* is the wildcard");
+    assert!(packages::list(&db.pool, &page(&ids, None, Sort::InsertedAt, 2)).await.unwrap().is_empty());
 
     let summaries = releases::summaries(&db.pool, repo.id).await.unwrap();
     assert_eq!(summaries.len(), 2);

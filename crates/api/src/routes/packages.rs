@@ -17,10 +17,11 @@ pub struct ListParams {
     search: Option<String>,
     sort: Option<String>,
     page: Option<String>,
+    per_page: Option<String>,
 }
 
-/// `GET /api/packages?search=&sort=&page=`: 100 a page. The search is a substring of the
-/// name for now.
+/// `GET /api/packages?search=&sort=&page=&per_page=`: hex.pm's search syntax, up to 100 a page;
+/// unprefixed, the public repository's packages and those of the caller's organizations.
 #[tracing::instrument(skip_all)]
 pub async fn list_packages(
     services: web::Data<Services>,
@@ -29,10 +30,14 @@ pub async fn list_packages(
     query: web::Query<ListParams>,
 ) -> Result<Reply, ApiError> {
     let query = query.into_inner();
-    let query = ListQuery { search: query.search, sort: query.sort, page: query.page };
-    let (repo, found) = packages::list(&services, repository.name(), principal.as_ref(), &query).await?;
-    let urls = Urls { services: &services, repo: &repo };
-    let body: Vec<Value> = found.iter().map(|(p, releases)| views::package(&urls, p, releases, None)).collect();
+    let query = ListQuery { search: query.search, sort: query.sort, page: query.page, per_page: query.per_page };
+    let found = packages::list(&services, repository.name(), principal.as_ref(), &query).await?;
+    let body: Vec<Value> = found
+        .iter()
+        .map(|l| {
+            views::package(&Urls { services: &services, repo: &l.repo }, &l.package, &l.releases, None, &l.downloads)
+        })
+        .collect();
     Ok(Reply::ok(Value::Array(body)))
 }
 
@@ -46,5 +51,5 @@ pub async fn get_package(
 ) -> Result<Reply, ApiError> {
     let found = packages::get(&services, repository.name(), principal.as_ref(), &path.name).await?;
     let urls = Urls { services: &services, repo: &found.repo };
-    Ok(Reply::ok(views::package(&urls, &found.package, &found.releases, Some(&found.owners))))
+    Ok(Reply::ok(views::package(&urls, &found.package, &found.releases, Some(&found.owners), &found.downloads)))
 }

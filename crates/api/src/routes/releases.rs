@@ -45,7 +45,7 @@ pub async fn publish_release(
             .await?;
 
     let urls = Urls { services: &services, repo: &repo };
-    let body = views::release(&urls, &published.package.name, &published.release, &published.requirements);
+    let body = views::release(&urls, &published.package.name, &published.release, &published.requirements, 0);
     let location = urls.release(&published.package.name, &published.release.version);
     let status = if published.replaced { StatusCode::OK } else { StatusCode::CREATED };
     Ok(Reply::ok(body).status(status).header(header::LOCATION, location))
@@ -87,7 +87,7 @@ pub async fn get_release(
 ) -> Result<Reply, ApiError> {
     let found = packages::release(&services, repository.name(), principal.as_ref(), &path.name, &path.version).await?;
     let urls = Urls { services: &services, repo: &found.repo };
-    Ok(Reply::ok(views::release(&urls, &found.package.name, &found.release, &found.requirements)))
+    Ok(Reply::ok(views::release(&urls, &found.package.name, &found.release, &found.requirements, found.downloads)))
 }
 
 /// `DELETE /api/packages/{name}/releases/{version}`: reverts a release (204).

@@ -122,10 +122,15 @@ async fn get_tarball(services: web::Data<Services>, req: HttpRequest) -> Result<
         .insert_header((header::ETAG, tarball.etag.as_str()))
         .insert_header((header::CACHE_CONTROL, cache_control(&repo, 3600)));
     if if_none_match(req.headers(), &tarball.etag) {
+        // hex.pm counts a revalidated download too
+        services.downloads.record(repo.id, stem);
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
     match tarball_bytes(&services, &tarball).await? {
-        Some(bytes) => Ok(builder.content_type("application/octet-stream").body(bytes)),
+        Some(bytes) => {
+            services.downloads.record(repo.id, stem);
+            Ok(builder.content_type("application/octet-stream").body(bytes))
+        }
         None => Ok(repo_not_found()),
     }
 }

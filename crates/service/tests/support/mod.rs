@@ -37,6 +37,7 @@ pub async fn world() -> World {
             limits: hexyard_tarball::Limits::default(),
             rate_limits: hexyard_service::RateLimits::default(),
             oauth_clients: hexyard_service::default_oauth_clients(),
+            downloads_flush: hexyard_service::downloads::FLUSH_EVERY,
         },
         secret: "test secret".into(),
         repository: "hexyard".into(),
