@@ -16,5 +16,6 @@ mod orgs;
 mod ratelimit;
 mod replicas;
 mod review;
+mod search;
 mod support;
 mod tfa;

@@ -297,6 +297,16 @@ pub fn to_http(resp: Response) -> http::Response<Vec<u8>> {
 
 /// A package tarball built in code.
 pub fn tarball(name: &str, version: &str, deps: &[(&str, &str, Option<&str>)]) -> Vec<u8> {
+    tarball_with(name, version, deps, |_| {})
+}
+
+/// A package tarball built in code, its metadata changed by `edit`.
+pub fn tarball_with(
+    name: &str,
+    version: &str,
+    deps: &[(&str, &str, Option<&str>)],
+    edit: impl FnOnce(&mut Metadata),
+) -> Vec<u8> {
     let requirements = deps
         .iter()
         .map(|(dep, req, repo)| Dependency {
@@ -307,7 +317,7 @@ pub fn tarball(name: &str, version: &str, deps: &[(&str, &str, Option<&str>)]) -
             repository: repo.map(|r| RepositoryName::parse(r).unwrap()),
         })
         .collect();
-    let metadata = Metadata {
+    let mut metadata = Metadata {
         name: PackageName::parse_existing(name).unwrap(),
         version: Version::parse(version).unwrap(),
         app: name.to_owned(),
@@ -321,6 +331,7 @@ pub fn tarball(name: &str, version: &str, deps: &[(&str, &str, Option<&str>)]) -
         maintainers: vec![],
         extra: serde_json::Value::Null,
     };
+    edit(&mut metadata);
     // a rebar3 project, so rebar3 can fetch and build it
     let source = format!("-module({name}).\n-export([v/0]).\nv() -> \"{version}\".\n");
     let deps: Vec<&str> = deps.iter().map(|(d, _, _)| *d).collect();
