@@ -19,3 +19,4 @@ mod review;
 mod search;
 mod support;
 mod tfa;
+mod v1;

@@ -19,6 +19,10 @@ use crate::error::ApiError;
 /// The header that carries the request id back to the client, to quote in a report.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The request's id, for handlers that put it in their answer.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// A request id: unique within this process's life, and unlikely to repeat across restarts
 /// (its high bits come from the start time).
 fn next_id() -> String {
@@ -37,6 +41,7 @@ pub async fn log_requests(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = next_id();
+    actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", id = %id);
     let (method, path) = (req.method().to_string(), req.path().to_owned());
     let started = Instant::now();

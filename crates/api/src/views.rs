@@ -80,14 +80,13 @@ pub fn configs(repo: &RepositoryRegistry, name: &str, version: &Version) -> Valu
     })
 }
 
-fn retirement(r: &Release) -> Value {
+pub fn retirement(r: &Release) -> Value {
     match &r.retirement_reason {
         Some(reason) => json!({"reason": reason, "message": r.retirement_message}),
         None => Value::Null,
     }
 }
 
-/// The Release shape.
 /// The Release shape; `downloads` are all of the release's.
 pub fn release(urls: &Urls<'_>, package: &str, r: &Release, requirements: &[Requirement], downloads: i64) -> Value {
     let version = Version::parse(&r.version).unwrap_or_else(|_| Version::new(0, 0, 0));

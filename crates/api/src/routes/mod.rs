@@ -22,6 +22,7 @@ mod releases;
 mod repo;
 mod repos;
 mod users;
+mod v1;
 
 /// Registers every route of the API and the repository.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,7 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/repo").configure(repo::configure))
         .service(
             web::scope("/api").wrap(from_fn(crate::rate_limit::limit)).wrap(from_fn(require_user_agent)).configure(api),
-        );
+        )
+        .service(web::scope("/v1").wrap(from_fn(crate::rate_limit::limit)).configure(v1::configure));
 }
 
 fn api(cfg: &mut web::ServiceConfig) {
