@@ -3,7 +3,11 @@
 //! 1. publish latency, p50 and p99 over sequential publishes of new packages, with 100 and
 //!    with 10,000 packages already in the registry;
 //! 2. reads: wrk against `/repo/packages/NAME` and a tarball, and against nginx serving the
-//!    same bytes from a directory, in the same run; the ratio is hexyard over nginx.
+//!    same bytes from a directory, in the same run; the ratio is hexyard over nginx;
+//! 3. search latency (p50, p95 over sequential `GET /api/packages?search=`) with all the
+//!    packages loaded: a single word, several words, `depends:`;
+//! 4. what counting downloads costs: wrk against a tarball on the server (counting) and on a
+//!    second server over the same data with `HEXYARD_COUNT_DOWNLOADS=false`, in the same run.
 //!
 //! Everything runs on this machine: the server, Postgres, nginx and wrk share its cores.
 
@@ -15,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{Server, get, tarball};
+use support::{Server, get, tarball_with};
 
 const MEASURED: usize = 200;
 
@@ -38,6 +42,8 @@ fn main() {
 
     let reads = compare_reads(&server);
     report.extend(reads);
+    report.extend(measure_searches(&server, large));
+    report.extend(compare_counting(&server));
     println!("\n== hexyard benchmark ==");
     for line in report {
         println!("{line}");
@@ -57,7 +63,7 @@ fn preload(server: &Arc<Server>, key: &str, start: usize, count: usize) {
                     if i >= count {
                         break;
                     }
-                    let resp = server.publish(&key, &tarball(&format!("pkg{}", start + i), "1.0.0", &[]), false);
+                    let resp = server.publish(&key, &package(start + i), false);
                     assert_eq!(resp.status, 201, "{}", resp.text());
                 }
             })
@@ -71,7 +77,8 @@ fn preload(server: &Arc<Server>, key: &str, start: usize, count: usize) {
 
 /// Sequential publishes of new packages; returns (p50, p99) in milliseconds.
 fn measure_publishes(server: &Server, key: &str, label: &str) -> (f64, f64) {
-    let bodies: Vec<Vec<u8>> = (0..MEASURED).map(|i| tarball(&format!("measured_{label}_{i}"), "1.0.0", &[])).collect();
+    let bodies: Vec<Vec<u8>> =
+        (0..MEASURED).map(|i| tarball_with(&format!("measured_{label}_{i}"), "1.0.0", &[], |_| {})).collect();
     let mut times: Vec<f64> = bodies
         .iter()
         .map(|body| {
@@ -83,6 +90,161 @@ fn measure_publishes(server: &Server, key: &str, label: &str) -> (f64, f64) {
         .collect();
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], times[times.len() * 99 / 100])
+}
+
+/// Words of package descriptions: each package's description has three, so a word is in about
+/// 3% of the packages.
+const WORDS: &[&str] = &[
+    "json",
+    "http",
+    "parser",
+    "server",
+    "client",
+    "database",
+    "queue",
+    "cache",
+    "crypto",
+    "test",
+    "web",
+    "socket",
+    "router",
+    "template",
+    "logger",
+    "metrics",
+    "tracing",
+    "config",
+    "graphql",
+    "grpc",
+    "xml",
+    "yaml",
+    "csv",
+    "date",
+    "time",
+    "uuid",
+    "image",
+    "pdf",
+    "email",
+    "smtp",
+    "auth",
+    "oauth",
+    "jwt",
+    "password",
+    "hash",
+    "redis",
+    "postgres",
+    "mysql",
+    "sqlite",
+    "kafka",
+    "rabbitmq",
+    "nats",
+    "mqtt",
+    "websocket",
+    "phoenix",
+    "plug",
+    "ecto",
+    "liveview",
+    "html",
+    "markdown",
+    "i18n",
+    "gettext",
+    "money",
+    "decimal",
+    "math",
+    "stats",
+    "random",
+    "retry",
+    "circuit",
+    "breaker",
+    "pool",
+    "worker",
+    "job",
+    "scheduler",
+    "cron",
+    "telemetry",
+    "prometheus",
+    "aws",
+    "s3",
+    "gcp",
+    "azure",
+    "docker",
+    "kubernetes",
+    "cluster",
+    "distributed",
+    "consensus",
+    "raft",
+    "crdt",
+    "search",
+    "storage",
+    "file",
+    "upload",
+    "stream",
+    "compression",
+    "gzip",
+    "zip",
+    "tar",
+    "binary",
+    "protocol",
+    "codec",
+    "encoder",
+    "decoder",
+    "validation",
+    "schema",
+    "form",
+    "admin",
+    "dashboard",
+    "cli",
+    "terminal",
+];
+
+/// Package `pkg{i}`: a description of three words; from the 100th, a dependency on one of the first 100.
+fn package(i: usize) -> Vec<u8> {
+    let n = WORDS.len();
+    let description = format!("A {} {} library for {}", WORDS[i % n], WORDS[(i / n) % n], WORDS[(i * 7 + 3) % n]);
+    let dep = format!("pkg{}", i % 100);
+    let deps: Vec<(&str, &str, Option<&str>)> = if i >= 100 { vec![(dep.as_str(), "~> 1.0", None)] } else { vec![] };
+    tarball_with(&format!("pkg{i}"), "1.0.0", &deps, |m| m.description = Some(description))
+}
+
+/// Search latency over sequential requests, each query alone.
+fn measure_searches(server: &Server, packages: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (label, query) in
+        [("single word", "json"), ("several words", "json parser library"), ("depends:", "depends:pkg7")]
+    {
+        let url = server.api(&format!("/packages?search={}", query.replace(' ', "+").replace(':', "%3A")));
+        let found = get(&url, &[]);
+        assert_eq!(found.status, 200, "{}", found.text());
+        let count = found.json().as_array().map_or(0, Vec::len);
+        let mut times: Vec<f64> = (0..MEASURED)
+            .map(|_| {
+                let began = Instant::now();
+                let resp = get(&url, &[]);
+                assert_eq!(resp.status, 200);
+                began.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        lines.push(format!(
+            "search {label:<14} ({query:?}, {count} of {packages} on the page): p50 {:>5.1} ms  p95 {:>5.1} ms",
+            times[times.len() / 2],
+            times[times.len() * 95 / 100]
+        ));
+    }
+    lines
+}
+
+/// Tarball reads with and without counting downloads, on two servers over the same data.
+fn compare_counting(server: &Server) -> Vec<String> {
+    let uncounted = server.replica_with(&[("HEXYARD_COUNT_DOWNLOADS", "false")]);
+    let path = "/repo/tarballs/pkg0-1.0.0.tar";
+    let without = wrk(&format!("{}{path}", uncounted.url));
+    let with = wrk(&format!("{}{path}", server.url));
+    let again = wrk(&format!("{}{path}", uncounted.url));
+    let baseline = (without + again) / 2.0;
+    vec![format!(
+        "tarball counted      {with:>9.0} req/s   not counted {baseline:>9.0} req/s (mean of before and after)   cost {:.1} %",
+        (1.0 - with / baseline) * 100.0
+    )]
 }
 
 fn compare_reads(server: &Server) -> Vec<String> {

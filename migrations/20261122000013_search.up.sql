@@ -9,12 +9,14 @@ ALTER TABLE packages ADD COLUMN search tsvector GENERATED ALWAYS AS (
     || setweight(to_tsvector('english', coalesce(meta->>'description', '')), 'B')
     || setweight(jsonb_to_tsvector('english', coalesce(meta->'extra', '{}'::jsonb), '["string"]'), 'C')
 ) STORED;
-CREATE INDEX packages_search_idx ON packages USING gin (search);
-CREATE INDEX packages_name_trgm_idx ON packages USING gin (name gin_trgm_ops);
+-- without the pending list of fast updates: publishes are rare, searches many, and a search
+-- would read the whole list until a vacuum empties it
+CREATE INDEX packages_search_idx ON packages USING gin (search) WITH (fastupdate = off);
+CREATE INDEX packages_name_trgm_idx ON packages USING gin (name gin_trgm_ops) WITH (fastupdate = off);
 
 -- `NAME` and `REPOSITORY:NAME` for every requirement of the latest release
 ALTER TABLE packages ADD COLUMN depends text[] NOT NULL DEFAULT '{}';
-CREATE INDEX packages_depends_idx ON packages USING gin (depends);
+CREATE INDEX packages_depends_idx ON packages USING gin (depends) WITH (fastupdate = off);
 UPDATE packages p SET depends = coalesce((
     SELECT array_agg(DISTINCT x ORDER BY x)
     FROM requirements q, LATERAL (VALUES (q.dependency_name), (q.dependency_repository || ':' || q.dependency_name)) AS n(x)

@@ -36,6 +36,8 @@ pub struct Config {
     /// `HEXYARD_DOWNLOADS_FLUSH_SECONDS`: how often download counts are added to the database
     /// (what a crash may lose).
     pub downloads_flush: std::time::Duration,
+    /// `HEXYARD_COUNT_DOWNLOADS`: `false` stops counting tarball downloads.
+    pub count_downloads: bool,
 }
 
 impl Config {
@@ -88,6 +90,11 @@ impl Config {
                     .filter(|s| (1..=3600).contains(s))
                     .map(std::time::Duration::from_secs)
                     .with_context(|| format!("HEXYARD_DOWNLOADS_FLUSH_SECONDS {v:?}: 1 to 3600"))?,
+            },
+            count_downloads: match var("HEXYARD_COUNT_DOWNLOADS").as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(other) => anyhow::bail!("HEXYARD_COUNT_DOWNLOADS {other:?}: true or false"),
             },
         })
     }

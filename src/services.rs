@@ -26,6 +26,7 @@ pub async fn open(config: &Config, db: &Database, public_url: &str) -> anyhow::R
             rate_limits: config.rate_limits,
             oauth_clients: config.oauth_clients.clone(),
             downloads_flush: config.downloads_flush,
+            count_downloads: config.count_downloads,
         },
         secret: secrets::server_secret_text(config)?,
         repository: config.repository.clone(),

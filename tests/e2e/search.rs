@@ -53,7 +53,10 @@ fn every_query_form_finds_what_it_names_in_order() {
     let ranked = [
         // the exact name first, then names starting with the first term, then the text's rank
         ("json", &["json", "jason", "poison"][..]),
-        ("json parser", &["json", "jason", "poison"]),
+        // every term must match: the name, or a word of the text ("the" asks nothing)
+        ("json parser", &["jason"]),
+        ("the json parser", &["jason"]),
+        ("fast json", &["jason", "poison"]),
         ("JSON", &["json", "jason", "poison"]),
         ("plug", &["plug", "plug_cowboy"]),
         ("cowboy", &["cowboy", "plug_cowboy"]),

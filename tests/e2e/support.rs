@@ -51,14 +51,15 @@ impl Server {
     /// A second server on this one's database, data dir (keys, secret, blobs) and repository,
     /// as a replica behind a load balancer would run.
     pub fn replica(&self) -> Server {
+        self.replica_with(&[])
+    }
+
+    /// A replica with more settings.
+    pub fn replica_with(&self, env: &[(&str, &str)]) -> Server {
+        let mut extra = self.extra_env.clone();
+        extra.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let url = format!("postgres:///hexyard?host={}&user=hexyard", self.data_dir.join("postgres-run").display());
-        Self::spawn(
-            tempfile::tempdir().unwrap(),
-            self.data_dir.clone(),
-            Some(url),
-            &self.repository,
-            self.extra_env.clone(),
-        )
+        Self::spawn(tempfile::tempdir().unwrap(), self.data_dir.clone(), Some(url), &self.repository, extra)
     }
 
     fn spawn(

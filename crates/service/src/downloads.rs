@@ -15,14 +15,29 @@ use crate::Result;
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 /// Downloads since the last batch, by repository and tarball (`NAME-VERSION`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Downloads {
+    counting: bool,
     pending: Mutex<HashMap<i64, HashMap<String, i64>>>,
 }
 
+impl Default for Downloads {
+    fn default() -> Self {
+        Downloads::new(true)
+    }
+}
+
 impl Downloads {
+    /// Counts downloads, or (`counting` false) ignores them.
+    pub fn new(counting: bool) -> Self {
+        Downloads { counting, pending: Mutex::default() }
+    }
+
     /// Counts one download of a tarball.
     pub fn record(&self, repository_id: i64, stem: &str) {
+        if !self.counting {
+            return;
+        }
         let mut pending = self.pending.lock().expect("downloads lock");
         let of_repository = pending.entry(repository_id).or_default();
         match of_repository.get_mut(stem) {

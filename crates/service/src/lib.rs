@@ -64,6 +64,8 @@ pub struct Settings {
     pub oauth_clients: Vec<(String, String)>,
     /// How often download counts are added to the database.
     pub downloads_flush: std::time::Duration,
+    /// Whether tarball downloads are counted.
+    pub count_downloads: bool,
 }
 
 /// The public OAuth clients every installation knows: the Hex CLI (mix) and Gleam.
@@ -124,6 +126,7 @@ impl Services {
         let repo = hexyard_storage::repositories::ensure(&init.db, &init.repository, true).await?;
         let public = Arc::new(RepositoryRegistry::new(repo.id, repo.name, true, init.signing_key));
         let key_sealer = hexyard_totp::Sealer::with_purpose(REPOSITORY_KEY_PURPOSE, init.secret.as_bytes());
+        let downloads = Arc::new(downloads::Downloads::new(init.settings.count_downloads));
         Ok(Services {
             db: init.db,
             blobs: init.blobs,
@@ -135,7 +138,7 @@ impl Services {
             mailer: init.mailer,
             tarballs: blob_cache::BlobCache::new(TARBALL_CACHE_BYTES),
             docs: docs::DocsCache::default(),
-            downloads: Arc::default(),
+            downloads,
             started: Default::default(),
         })
     }

@@ -1,7 +1,7 @@
 //! hex.pm's package search syntax: free terms (`*` a wildcard), quoted phrases, and the fields
 //! `name:`, `description:`, `depends:[REPO:]NAME`, `build_tool:`, `updated_after:ISO8601` and
-//! `extra:KEY,…,VALUE`, their values quoted when they hold spaces. Every part must match; of
-//! the free terms, any. A field the syntax does not know is searched as free text.
+//! `extra:KEY,…,VALUE`, their values quoted when they hold spaces. Every part must match, each
+//! free term too. A field the syntax does not know is searched as free text.
 
 use hexyard_storage::packages::SearchQuery;
 use time::OffsetDateTime;

@@ -81,8 +81,8 @@ pub enum Sort {
 /// A parsed package search; every part present must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// Free-text terms, lowercase: any of them in the name (a substring from 3 characters, the
-    /// whole name below; `*` a wildcard) or a word of the description or `extra`.
+    /// Free-text terms, lowercase: each of them in the name (a substring from 3 characters, the
+    /// whole name below; `*` a wildcard) or among the words of the description or `extra`.
     pub terms: Vec<String>,
     /// Quoted free text: the words in this order.
     pub phrases: Vec<String>,
@@ -123,13 +123,30 @@ fn text_words(text: &str) -> Vec<String> {
 /// A page of packages that have a release, as the listing asks. The ids are found first (by
 /// the indexes of the search) and the rows read after, so only one page is ever read.
 pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
-    let mut q = QueryBuilder::<Postgres>::new("SELECT p.id FROM packages p WHERE p.repository_id = ANY(");
+    let ids: Vec<(i64,)> = ids_query(listing, "").build_query_as().fetch_all(db).await?;
+    let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
+    let mut rows: Vec<Package> =
+        sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1)")).bind(&ids).fetch_all(db).await?;
+    rows.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
+    Ok(rows)
+}
+
+/// The plan Postgres makes for a listing's search (`EXPLAIN`), to see which indexes it uses.
+pub async fn explain(db: &PgPool, listing: &Listing<'_>) -> Result<String> {
+    let lines: Vec<(String,)> = ids_query(listing, "EXPLAIN ").build_query_as().fetch_all(db).await?;
+    Ok(lines.into_iter().map(|(l,)| l).collect::<Vec<_>>().join("\n"))
+}
+
+/// The query of a listing's page of ids.
+fn ids_query<'a>(listing: &Listing<'a>, prefix: &str) -> QueryBuilder<'a, Postgres> {
+    let mut q =
+        QueryBuilder::<Postgres>::new(format!("{prefix}SELECT p.id FROM packages p WHERE p.repository_id = ANY("));
     q.push_bind(listing.repository_ids.to_vec()).push(") AND EXISTS (SELECT 1 FROM releases WHERE package_id = p.id)");
     let mut words = Vec::new();
     let mut exact = None;
     if let Some(search) = listing.search {
         words = search.terms.iter().flat_map(|t| text_words(t)).collect();
-        push_conditions(&mut q, search, &words);
+        push_conditions(&mut q, search);
         let free: Vec<&str> = search.terms.iter().map(String::as_str).collect();
         exact = (!free.is_empty()).then(|| free.join(" "));
     }
@@ -161,28 +178,25 @@ pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
     };
     q.push(" LIMIT ").push_bind(i64::from(listing.per_page));
     q.push(" OFFSET ").push_bind(i64::from(listing.page.saturating_sub(1)) * i64::from(listing.per_page));
-    let ids: Vec<(i64,)> = q.build_query_as().fetch_all(db).await?;
-    let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
-    let mut rows: Vec<Package> =
-        sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1)")).bind(&ids).fetch_all(db).await?;
-    rows.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
-    Ok(rows)
+    q
 }
 
-fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, search: &SearchQuery, words: &[String]) {
-    if !search.terms.is_empty() {
-        q.push(" AND (false");
-        for term in &search.terms {
-            if term.contains('*') {
-                q.push(" OR p.name LIKE ").push_bind(like_pattern(term));
-            } else if term.chars().count() >= 3 {
-                q.push(" OR p.name LIKE ").push_bind(format!("%{}%", like_pattern(term)));
-            } else {
-                q.push(" OR p.name = ").push_bind(term.clone());
-            }
+fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, search: &SearchQuery) {
+    // every term: in the name, or its words in the text (a term of stop words only, such as
+    // "the", asks nothing)
+    for term in &search.terms {
+        if term.contains('*') {
+            q.push(" AND (p.name LIKE ").push_bind(like_pattern(term));
+        } else if term.chars().count() >= 3 {
+            q.push(" AND (p.name LIKE ").push_bind(format!("%{}%", like_pattern(term)));
+        } else {
+            q.push(" AND (p.name = ").push_bind(term.clone());
         }
+        let words = text_words(term);
         if !words.is_empty() {
-            q.push(" OR p.search @@ to_tsquery('english', ").push_bind(words.join(" | ")).push(")");
+            let query = words.join(" & ");
+            q.push(" OR p.search @@ to_tsquery('english', ").push_bind(query.clone()).push(")");
+            q.push(" OR numnode(to_tsquery('english', ").push_bind(query).push(")) = 0");
         }
         q.push(")");
     }

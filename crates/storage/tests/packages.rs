@@ -294,3 +294,62 @@ async fn rate_limit_windows_count_and_prune() {
     counts.sort_unstable();
     assert_eq!(counts, (1..=20).collect::<Vec<_>>(), "concurrent hits are counted one by one");
 }
+
+/// With 10,000 packages, every form of search is answered from an index, never by reading the
+/// whole table.
+#[tokio::test]
+async fn searches_use_their_indexes() {
+    let db = TestDb::new().await;
+    let repo = repositories::ensure(&db.pool, "hexyard", true).await.unwrap();
+    // each description word is in about 1% of the packages, as a word like "json" is on hex.pm;
+    // the rest of the metadata about as long as a real package's
+    sqlx::query(
+        "INSERT INTO packages (repository_id, name, meta)
+         SELECT $1, 'pkg' || i, jsonb_build_object(
+             'description', 'topic' || (i % 97) || ' area' || ((i / 97) % 89) || ' library for the BEAM, with '
+                 || 'plenty of prose around the words that matter, as the descriptions of real packages have',
+             'licenses', jsonb_build_array('Apache-2.0'),
+             'links', jsonb_build_object('GitHub', 'https://github.com/example/pkg' || i, 'Changelog',
+                 'https://github.com/example/pkg' || i || '/blob/main/CHANGELOG.md'),
+             'maintainers', jsonb_build_array('Someone Somewhere'))
+         FROM generate_series(1, 10000) i",
+    )
+    .bind(repo.id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO releases (package_id, version, inner_checksum, outer_checksum, meta)
+         SELECT id, '1.0.0', sha256(name::bytea), sha256(name::bytea), '{\"build_tools\": [\"mix\"]}' FROM packages",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE packages SET depends = ARRAY['pkg' || (id % 100), 'hexyard:pkg' || (id % 100)]")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("ANALYZE packages").execute(&db.pool).await.unwrap();
+    sqlx::query("ANALYZE releases").execute(&db.pool).await.unwrap();
+
+    let ids = [repo.id];
+    let name_prefix = ["packages_repository_id_name_key", "packages_name_trgm_idx"];
+    for (query, indexes) in [
+        (SearchQuery { terms: vec!["topic7".into()], ..SearchQuery::default() }, &["packages_search_idx"][..]),
+        (
+            SearchQuery { terms: vec!["topic7".into(), "area13".into()], ..SearchQuery::default() },
+            &["packages_search_idx"],
+        ),
+        (SearchQuery { terms: vec!["*kg99*".into()], ..SearchQuery::default() }, &["packages_name_trgm_idx"]),
+        (SearchQuery { terms: vec!["pkg99*".into()], ..SearchQuery::default() }, &name_prefix),
+        (SearchQuery { depends: Some("pkg7".into()), ..SearchQuery::default() }, &["packages_depends_idx"]),
+        (SearchQuery { name: Some("pkg12*".into()), ..SearchQuery::default() }, &name_prefix),
+    ] {
+        let listing =
+            Listing { repository_ids: &ids, search: Some(&query), sort: Sort::Relevance, page: 1, per_page: 100 };
+        let plan = packages::explain(&db.pool, &listing).await.unwrap();
+        assert!(indexes.iter().any(|i| plan.contains(i)), "{query:?} should use {indexes:?}:\n{plan}");
+        assert!(!plan.contains("Seq Scan on packages"), "{query:?} reads the whole table:\n{plan}");
+        assert!(!packages::list(&db.pool, &listing).await.unwrap().is_empty(), "{query:?} finds packages");
+    }
+}

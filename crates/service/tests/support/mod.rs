@@ -38,6 +38,7 @@ pub async fn world() -> World {
             rate_limits: hexyard_service::RateLimits::default(),
             oauth_clients: hexyard_service::default_oauth_clients(),
             downloads_flush: hexyard_service::downloads::FLUSH_EVERY,
+            count_downloads: true,
         },
         secret: "test secret".into(),
         repository: "hexyard".into(),
