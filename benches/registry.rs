@@ -25,6 +25,8 @@ const MEASURED: usize = 200;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // only the search latency (after the preload)
+    let search_only = std::env::args().any(|a| a == "--search");
     let large = if quick { 1_000 } else { 10_000 };
     let mut report = Vec::new();
 
@@ -32,6 +34,14 @@ fn main() {
     let unlimited = [("HEXYARD_RATE_LIMIT_ANONYMOUS", "0"), ("HEXYARD_RATE_LIMIT_AUTHENTICATED", "0")];
     let server = Arc::new(Server::start_with("bench", &unlimited));
     let key = server.user_with_key("bench", &[]);
+    if search_only {
+        preload(&server, &key, 0, large);
+        println!("\n== hexyard benchmark: search ==");
+        for line in measure_searches(&server, large) {
+            println!("{line}");
+        }
+        return;
+    }
     preload(&server, &key, 0, 100);
     let small = measure_publishes(&server, &key, "small");
     report.push(format!("publish latency with {:>6} packages: p50 {:>6.1} ms  p99 {:>6.1} ms", 100, small.0, small.1));

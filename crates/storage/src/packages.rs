@@ -120,10 +120,20 @@ fn text_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
-/// A page of packages that have a release, as the listing asks. The ids are found first (by
-/// the indexes of the search) and the rows read after, so only one page is ever read.
+/// A text search query written into the SQL as a constant, not a parameter: Postgres then
+/// folds it while planning, so a cached (generic) plan still uses the indexes. Safe because
+/// the words are letters and digits only ([`text_words`]).
+fn tsquery(function: &str, words: &[String], joiner: &str, suffix: &str) -> String {
+    assert!(words.iter().all(|w| !w.is_empty() && w.chars().all(char::is_alphanumeric)), "only words: {words:?}");
+    let text: Vec<String> = words.iter().map(|w| format!("{w}{suffix}")).collect();
+    format!("{function}('english', '{}')", text.join(joiner))
+}
+
+/// A page of packages, as the listing asks. (A package always has a release: publishing makes
+/// both in one transaction, and reverting the last release removes the package with it.)
 pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
-    let ids: Vec<(i64,)> = ids_query(listing, "").build_query_as().fetch_all(db).await?;
+    // the page's ids first, sorted over narrow rows; then the page's rows
+    let ids: Vec<(i64,)> = page_query(listing, "").build_query_as().fetch_all(db).await?;
     let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
     let mut rows: Vec<Package> =
         sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1)")).bind(&ids).fetch_all(db).await?;
@@ -133,15 +143,15 @@ pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
 
 /// The plan Postgres makes for a listing's search (`EXPLAIN`), to see which indexes it uses.
 pub async fn explain(db: &PgPool, listing: &Listing<'_>) -> Result<String> {
-    let lines: Vec<(String,)> = ids_query(listing, "EXPLAIN ").build_query_as().fetch_all(db).await?;
+    let lines: Vec<(String,)> = page_query(listing, "EXPLAIN ").build_query_as().fetch_all(db).await?;
     Ok(lines.into_iter().map(|(l,)| l).collect::<Vec<_>>().join("\n"))
 }
 
-/// The query of a listing's page of ids.
-fn ids_query<'a>(listing: &Listing<'a>, prefix: &str) -> QueryBuilder<'a, Postgres> {
+/// The query of a listing's page.
+fn page_query<'a>(listing: &Listing<'a>, prefix: &str) -> QueryBuilder<'a, Postgres> {
     let mut q =
         QueryBuilder::<Postgres>::new(format!("{prefix}SELECT p.id FROM packages p WHERE p.repository_id = ANY("));
-    q.push_bind(listing.repository_ids.to_vec()).push(") AND EXISTS (SELECT 1 FROM releases WHERE package_id = p.id)");
+    q.push_bind(listing.repository_ids.to_vec()).push(")");
     let mut words = Vec::new();
     let mut exact = None;
     if let Some(search) = listing.search {
@@ -169,7 +179,7 @@ fn ids_query<'a>(listing: &Listing<'a>, prefix: &str) -> QueryBuilder<'a, Postgr
             Some(first) => {
                 q.push("(p.name LIKE ").push_bind(format!("{}%", like_pattern(first))).push(") DESC, ");
                 if !words.is_empty() {
-                    q.push("ts_rank(p.search, to_tsquery('english', ").push_bind(words.join(" | ")).push(")) DESC, ");
+                    q.push(format!("ts_rank(p.search, {}) DESC, ", tsquery("to_tsquery", &words, " | ", "")));
                 }
                 q.push("p.downloads DESC, p.name")
             }
@@ -194,26 +204,30 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, search: &SearchQuery) {
         }
         let words = text_words(term);
         if !words.is_empty() {
-            let query = words.join(" & ");
-            q.push(" OR p.search @@ to_tsquery('english', ").push_bind(query.clone()).push(")");
-            q.push(" OR numnode(to_tsquery('english', ").push_bind(query).push(")) = 0");
+            // a term of stop words only makes an empty query, which Postgres folds to true here
+            let query = tsquery("to_tsquery", &words, " & ", "");
+            q.push(format!(" OR p.search @@ {query} OR numnode({query}) = 0"));
         }
         q.push(")");
     }
     for phrase in &search.phrases {
+        let words = text_words(phrase);
         q.push(" AND (p.name LIKE ").push_bind(format!("%{}%", like_pattern(&phrase.replace('*', ""))));
-        q.push(" OR p.search @@ phraseto_tsquery('english', ").push_bind(phrase.clone()).push("))");
+        if !words.is_empty() {
+            q.push(format!(" OR p.search @@ {}", tsquery("phraseto_tsquery", &words, " ", "")));
+        }
+        q.push(")");
     }
     if let Some(name) = &search.name {
         q.push(" AND p.name LIKE ").push_bind(like_pattern(name));
     }
     if let Some(description) = &search.description {
+        // the description's words are those of weight B in the search vector
         let words = text_words(description);
         if words.is_empty() {
             q.push(" AND false");
         } else {
-            q.push(" AND to_tsvector('english', coalesce(p.meta->>'description', '')) @@ to_tsquery('english', ");
-            q.push_bind(words.join(" | ")).push(")");
+            q.push(format!(" AND p.search @@ {}", tsquery("to_tsquery", &words, " | ", ":B")));
         }
     }
     if let Some(depends) = &search.depends {

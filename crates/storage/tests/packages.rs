@@ -41,7 +41,7 @@ async fn packages_releases_requirements_and_listings() {
     let (again, created) = packages::upsert(&mut tx, repo.id, "plug", &json!({"description": "new"})).await.unwrap();
     assert_eq!((again, created), (plug, false));
     let (cowboy, _) = packages::upsert(&mut tx, repo.id, "cowboy", &meta).await.unwrap();
-    packages::upsert(&mut tx, repo.id, "empty", &meta).await.unwrap();
+    let (empty, _) = packages::upsert(&mut tx, repo.id, "empty", &meta).await.unwrap();
     let r1 = releases::insert(&mut tx, &release(plug, "1.0.0", &[1; 32], &meta)).await.unwrap();
     releases::insert(&mut tx, &release(cowboy, "2.0.0", &[2; 32], &meta)).await.unwrap();
     let requirement = Requirement {
@@ -58,11 +58,13 @@ async fn packages_releases_requirements_and_listings() {
     let stored = releases::requirements_of_package(&db.pool, plug).await.unwrap();
     assert_eq!(stored, vec![Requirement { release_id: r1, ..requirement }]);
     assert_eq!(packages::get(&db.pool, repo.id, "plug").await.unwrap().unwrap().meta.0["description"], "new");
-    // a package without releases is not listed, named or existing
+    // a package without releases (only ever inside a transaction) is not named or existing
     let names: Vec<String> = packages::names(&db.pool, repo.id).await.unwrap().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["cowboy", "plug"]);
     let wanted = vec!["plug".to_owned(), "empty".to_owned(), "nope".to_owned()];
     assert_eq!(packages::existing(&db.pool, repo.id, &wanted).await.unwrap(), ["plug"]);
+    // listings read packages alone: outside a transaction, a package has a release
+    packages::delete(&db.pool, empty).await.unwrap();
     let ids = [repo.id];
     fn page<'a>(ids: &'a [i64], search: Option<&'a SearchQuery>, sort: Sort, page: u32) -> Listing<'a> {
         Listing { repository_ids: ids, search, sort, page, per_page: 100 }
