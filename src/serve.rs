@@ -26,12 +26,12 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, workers)?;
     print_setup(&public_url, services.public());
-    server.await?;
+    let served = server.await;
     // the server has stopped taking requests: the last downloads are counted
     if let Err(e) = services.downloads.flush(&db.pool).await {
         tracing::error!(error = %e.chain(), "adding the last download counts failed");
     }
-    Ok(())
+    Ok(served?)
 }
 
 /// What a user pastes to point mix and rebar3 at this server.

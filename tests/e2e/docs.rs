@@ -145,7 +145,7 @@ fn docs_tarballs_are_checked_kept_and_removed() {
         (&ann, "/api/packages/plug/releases/9.9.9/docs".to_owned(), "404"),
         (&ann, format!("/api{docs}"), "100 Continue"),
     ] {
-        let (_, answer) = crate::hostile::expect_continue_at(&server, &path, key, good.len());
+        let (_, answer) = crate::hostile::expect_continue_at(&server, &path, key, good.len(), &[]);
         assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{path}: {answer}");
     }
     assert_eq!(upload(&server, &ann, "/packages/plug/releases/9.9.9/docs", &good).status, 404);

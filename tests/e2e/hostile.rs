@@ -166,7 +166,7 @@ fn limits_permissions_and_dependencies() {
 /// Writes a request head with `Expect: 100-continue`, and returns what the server says before
 /// any body byte is sent.
 fn expect_continue(server: &Server, key: &str, length: usize) -> (std::net::TcpStream, String) {
-    expect_continue_at(server, "/api/packages/foo/releases?replace=false", key, length)
+    expect_continue_at(server, "/api/packages/foo/releases?replace=false", key, length, &[])
 }
 
 /// The same, for an upload to `path`.
@@ -175,6 +175,7 @@ pub(crate) fn expect_continue_at(
     path: &str,
     key: &str,
     length: usize,
+    extra: &[(&str, &str)],
 ) -> (std::net::TcpStream, String) {
     use std::io::{Read, Write};
     let addr = server.url.trim_start_matches("http://");
@@ -183,7 +184,8 @@ pub(crate) fn expect_continue_at(
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: hexyard-tests\r\n\
          Authorization: {key}\r\nAccept: application/vnd.hex+erlang\r\nContent-Type: application/octet-stream\r\n\
-         Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
+         Content-Length: {length}\r\nExpect: 100-continue\r\n{}\r\n",
+        extra.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect::<String>()
     );
     stream.write_all(head.as_bytes()).unwrap();
     let mut buf = vec![0u8; 4096];

@@ -92,6 +92,13 @@ fn oauth_writes_need_a_current_code_keys_never_do() {
     let publish =
         request("POST", &server.api("/publish"), &[("authorization", &bearer)], Some(&tarball("twofa", "1.0.0", &[])));
     assert_eq!(publish.header("www-authenticate"), Some("Bearer realm=\"hex\", error=\"totp_required\""));
+    // with the code, the package and then its docs, asked for first as mix does
+    let headers = [("authorization", bearer.as_str()), ("x-hex-otp", code.as_str())];
+    let published = request("POST", &server.api("/publish"), &headers, Some(&tarball("twofa", "1.0.0", &[])));
+    assert_eq!(published.status, 201, "{}", published.text());
+    let docs = "/api/packages/twofa/releases/1.0.0/docs";
+    let (_, asked) = crate::hostile::expect_continue_at(&server, docs, &bearer, 100, &[("x-hex-otp", &code)]);
+    assert!(asked.starts_with("HTTP/1.1 100 Continue"), "{asked}");
 }
 
 #[test]

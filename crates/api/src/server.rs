@@ -92,7 +92,9 @@ async fn check_upload(services: &Services, req: Request) -> Result<Request, Resp
         if let Some((repository, name, version)) = docs_target(req.head().uri.path()) {
             let name = PackageName::parse_existing(name).map_err(|_| Error::NotFound)?;
             let version = Version::parse(version).map_err(|_| Error::NotFound)?;
-            docs::may_upload(services, repository, principal, &name, &version).await?;
+            // with the code just checked, as the upload itself will carry it
+            let principal = hexyard_service::Principal { otp: code.map(str::to_owned), ..principal.clone() };
+            docs::may_upload(services, repository, &principal, &name, &version).await?;
         }
         Ok(())
     }

@@ -59,10 +59,14 @@ impl Weigh for Unpacked {
     }
 }
 
+/// One of the few unpacking slots.
+async fn unpacking_slot(services: &Services) -> Result<tokio::sync::SemaphorePermit<'_>> {
+    services.docs.unpacking.acquire().await.map_err(|e| Error::internal("unpacking docs", e))
+}
+
 /// Checks and unpacks a docs tarball (gzip, tar, limits, safe entries, an `index.html`) off
-/// the async workers.
+/// the async workers; the caller holds an unpacking slot.
 async fn unpack(services: &Services, body: Bytes) -> Result<Unpacked> {
-    let _permit = services.docs.unpacking.acquire().await.map_err(|e| Error::internal("unpacking docs", e))?;
     let limits = services.settings.limits;
     let docs = tokio::task::spawn_blocking(move || hexyard_tarball::docs::unpack(&body, &limits))
         .await
@@ -82,7 +86,9 @@ pub async fn upload(
 ) -> Result<()> {
     let t = managed(services, repository, Acting::Caller(principal), name, version).await?;
     let checksum = Sha256::digest(&body);
+    let slot = unpacking_slot(services).await?;
     let unpacked = unpack(services, body.clone()).await?;
+    drop(slot);
     services.blobs.put(&blobs::docs_key(t.repo.id, &t.package.name, &t.release.version), body).await?;
     releases::set_docs(&services.db, t.release.id, Some(checksum.as_slice())).await?;
     // the site will ask for these pages next
@@ -241,6 +247,14 @@ async fn unpacked(
     name: &str,
     release: &releases::Release,
 ) -> Result<(Vec<u8>, Arc<Unpacked>)> {
+    if let Some(sum) = &release.docs_checksum
+        && let Some(docs) = services.docs.sets.get(sum)
+    {
+        return Ok((sum.clone(), docs));
+    }
+    // one slot for the fetch and the unpacking: a page's requests that wait here find the docs
+    // unpacked by the first
+    let _slot = unpacking_slot(services).await?;
     if let Some(sum) = &release.docs_checksum
         && let Some(docs) = services.docs.sets.get(sum)
     {

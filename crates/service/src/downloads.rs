@@ -19,6 +19,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 pub struct Downloads {
     counting: bool,
     pending: Mutex<HashMap<i64, HashMap<String, i64>>>,
+    /// One batch at a time: the last one, at shutdown, waits for one under way.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl Default for Downloads {
@@ -30,7 +32,7 @@ impl Default for Downloads {
 impl Downloads {
     /// Counts downloads, or (`counting` false) ignores them.
     pub fn new(counting: bool) -> Self {
-        Downloads { counting, pending: Mutex::default() }
+        Downloads { counting, pending: Mutex::default(), flushing: tokio::sync::Mutex::new(()) }
     }
 
     /// Counts one download of a tarball.
@@ -74,6 +76,7 @@ impl Downloads {
 
     /// Adds the counts so far to the database; kept for the next try when it fails.
     pub async fn flush(&self, db: &PgPool) -> Result<()> {
+        let _one_at_a_time = self.flushing.lock().await;
         let batch = self.take();
         if batch.is_empty() {
             return Ok(());

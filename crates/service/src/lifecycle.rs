@@ -72,6 +72,8 @@ pub async fn revert(
         return Err(Error::field("inserted_at", "can only delete a release up to one hour after publication"));
     }
     let mut tx = services.db.begin().await?;
+    // concurrent reverts of a package's last releases must see each other
+    packages::lock(&mut tx, m.package.id).await?;
     let (id, checksum, _) =
         releases::get_for_update(&mut tx, m.package.id, &m.release.version).await?.ok_or(Error::NotFound)?;
     let last = releases::count_of_package(&mut *tx, m.package.id).await? == 1;

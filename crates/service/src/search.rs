@@ -40,6 +40,10 @@ pub fn parse(raw: &str) -> Result<SearchQuery> {
             Token::Word(word) => query.terms.extend(terms(word)),
         }
     }
+    // a word such as `a/b/c/…` makes many terms
+    if query.terms.len() > MAX_PARTS {
+        return Err(Error::field("search", format!("has too many terms ({MAX_PARTS} at most)")));
+    }
     Ok(query)
 }
 
@@ -152,6 +156,7 @@ mod tests {
         assert_eq!(parsed(r"a&b|c !(d):* 'e' \f").terms, ["a", "b", "c", "d", "e", "f"]);
         assert_eq!(parsed(r#""unbalanced quote"#).phrases, ["unbalanced quote"]);
         assert_eq!(parsed("colour:red").terms, ["colour", "red"], "an unknown field is free text");
+        assert_eq!(parsed("description:İstanbul").description.as_deref(), Some("İstanbul"));
         assert_eq!(parsed("").terms, Vec::<String>::new());
         for bad in ["updated_after:yesterday", "extra:novalue", "depends:", "depends::x"] {
             let e = parse(bad).unwrap_err();
@@ -159,5 +164,6 @@ mod tests {
         }
         assert!(parse(&"x ".repeat(400)).is_err(), "too long");
         assert!(parse(&"x ".repeat(17)).is_err(), "too many terms");
+        assert!(parse(&"ab/".repeat(17)).is_err(), "too many terms in one word");
     }
 }

@@ -117,7 +117,8 @@ fn like_pattern(text: &str) -> String {
 
 /// The words of free text a tsquery may hold: letters and digits only, so no syntax of its own.
 fn text_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    // lowercase first: a letter's lowercase may hold a mark that is not alphanumeric ('İ')
+    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect()
 }
 
 /// A text search query written into the SQL as a constant, not a parameter: Postgres then
@@ -133,7 +134,8 @@ fn tsquery(function: &str, words: &[String], joiner: &str, suffix: &str) -> Stri
 /// both in one transaction, and reverting the last release removes the package with it.)
 pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
     // the page's ids first, sorted over narrow rows; then the page's rows
-    let ids: Vec<(i64,)> = page_query(listing, "").build_query_as().fetch_all(db).await?;
+    // each search's text is in its SQL: not worth a prepared statement in every connection
+    let ids: Vec<(i64,)> = page_query(listing, "").build_query_as().persistent(false).fetch_all(db).await?;
     let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
     let mut rows: Vec<Package> =
         sqlx::query_as(&format!("{SELECT} WHERE p.id = ANY($1)")).bind(&ids).fetch_all(db).await?;
@@ -143,7 +145,8 @@ pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
 
 /// The plan Postgres makes for a listing's search (`EXPLAIN`), to see which indexes it uses.
 pub async fn explain(db: &PgPool, listing: &Listing<'_>) -> Result<String> {
-    let lines: Vec<(String,)> = page_query(listing, "EXPLAIN ").build_query_as().fetch_all(db).await?;
+    let lines: Vec<(String,)> =
+        page_query(listing, "EXPLAIN ").build_query_as().persistent(false).fetch_all(db).await?;
     Ok(lines.into_iter().map(|(l,)| l).collect::<Vec<_>>().join("\n"))
 }
 
@@ -279,6 +282,12 @@ pub async fn inserted_at(db: impl PgExecutor<'_>, package_id: i64) -> Result<Opt
     let row: Option<(OffsetDateTime,)> =
         sqlx::query_as("SELECT inserted_at FROM packages WHERE id = $1").bind(package_id).fetch_optional(db).await?;
     Ok(row.map(|(t,)| t))
+}
+
+/// Locks a package's row for the transaction: reverts of its releases happen one at a time.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> Result<()> {
+    sqlx::query("SELECT id FROM packages WHERE id = $1 FOR UPDATE").bind(id).execute(conn).await?;
+    Ok(())
 }
 
 /// Deletes a package (its owners go with it); its releases must be gone.
