@@ -188,12 +188,7 @@ fn an_organization_s_docs_are_for_its_members_only() {
     let ann = server.admin(&["key", "create", "ann", "main"]);
     let outsider = server.admin(&["key", "create", "bob", "main"]);
     server.admin(&["org", "create", "acme", "--owner", "ann"]);
-    let published = request(
-        "POST",
-        &server.api("/repos/acme/publish"),
-        &[("authorization", &ann)],
-        Some(&tarball("secret", "1.0.0", &[])),
-    );
+    let published = server.publish_to("acme", &ann, &tarball("secret", "1.0.0", &[]));
     assert_eq!(published.status, 201);
     let good = gzip(&raw_tar(&[file(b"index.html", b"<h1>secret</h1>")]));
     let docs = "/repos/acme/packages/secret/releases/1.0.0/docs";

@@ -156,7 +156,7 @@ fn private_packages_are_found_by_their_members_only() {
     publish_all(&server, &ann);
     server.admin(&["org", "create", "acme", "--owner", "ann"]);
     let secret = tarball_with("secret_json", "1.0.0", &[], |m| m.description = Some("JSON for secrets".into()));
-    let published = request("POST", &server.api("/repos/acme/publish"), &[("authorization", &ann)], Some(&secret));
+    let published = server.publish_to("acme", &ann, &secret);
     assert_eq!(published.status, 201);
     let member = search(&server, "json", Some(&ann)).json();
     let found: Vec<(String, String)> = member

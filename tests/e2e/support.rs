@@ -153,6 +153,12 @@ impl Server {
         request("POST", &url, &[("authorization", key), ("accept", "application/json")], Some(tarball))
     }
 
+    /// A publish into an organization's repository.
+    pub fn publish_to(&self, repository: &str, key: &str, tarball: &[u8]) -> Response {
+        let url = self.api(&format!("/repos/{repository}/publish"));
+        request("POST", &url, &[("authorization", key), ("accept", "application/json")], Some(tarball))
+    }
+
     /// The `downloads` of a package or release resource of the API (`/packages/NAME[/releases/V]`)
     /// once counts have been added to the database: polled until `expected`, at most 20 s.
     pub fn downloads_reach(&self, path: &str, field: &str, expected: i64) -> serde_json::Value {

@@ -169,12 +169,7 @@ fn private_packages_are_for_those_who_may_read_them() {
     let ann = server.user_with_key("ann", &[]);
     let bob = server.user_with_key("bob", &[]);
     server.admin(&["org", "create", "acme", "--owner", "ann"]);
-    let published = request(
-        "POST",
-        &server.api("/repos/acme/publish"),
-        &[("authorization", &ann)],
-        Some(&tarball("secret", "1.0.0", &[])),
-    );
+    let published = server.publish_to("acme", &ann, &tarball("secret", "1.0.0", &[]));
     assert_eq!(published.status, 201);
     for path in [
         "/package?name=secret&repository=acme",

@@ -100,6 +100,20 @@ impl Version {
         !self.pre.is_empty()
     }
 
+    /// Of some versions, each with a value, the value of the latest as hex.pm and hexdocs pick
+    /// it: the highest stable version, or the highest pre-release when all are pre-releases.
+    pub fn latest<'a, T>(versions: impl IntoIterator<Item = (&'a Version, T)>) -> Option<T> {
+        let mut stable: Option<(&Version, T)> = None;
+        let mut pre: Option<(&Version, T)> = None;
+        for (v, value) in versions {
+            let best = if v.is_pre() { &mut pre } else { &mut stable };
+            if best.as_ref().is_none_or(|(b, _)| v > *b) {
+                *best = Some((v, value));
+            }
+        }
+        stable.or(pre).map(|(_, value)| value)
+    }
+
     /// SemVer precedence, which ignores build metadata.
     pub fn cmp_precedence(&self, other: &Self) -> Ordering {
         (self.major, self.minor, self.patch)
@@ -234,6 +248,17 @@ pub(crate) mod tests {
 
     fn v(s: &str) -> Version {
         Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn latest_is_the_highest_stable_else_the_highest_pre_release() {
+        let latest = |all: &[&str]| {
+            let parsed: Vec<Version> = all.iter().map(|s| v(s)).collect();
+            Version::latest(parsed.iter().map(|p| (p, p.to_string())))
+        };
+        assert_eq!(latest(&["1.0.0", "2.0.0-rc.1", "1.1.0", "0.9.0"]).as_deref(), Some("1.1.0"));
+        assert_eq!(latest(&["2.0.0-rc.1", "2.0.0-rc.2", "1.0.0-beta"]).as_deref(), Some("2.0.0-rc.2"));
+        assert_eq!(latest(&[]), None);
     }
 
     #[test]

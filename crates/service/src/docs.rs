@@ -174,15 +174,6 @@ pub fn site_path(services: &Services, repo: &RepositoryRegistry, name: &str, ver
     }
 }
 
-/// The latest docs, as hexdocs picks them: the highest stable version with docs, or the highest
-/// pre-release when every version with docs is one.
-fn latest(with_docs: &[(Version, &releases::Release)]) -> Option<usize> {
-    let highest = |stable: bool| {
-        with_docs.iter().enumerate().filter(|(_, (v, _))| v.is_pre() != stable).max_by(|a, b| a.1.0.cmp(&b.1.0))
-    };
-    highest(true).or_else(|| highest(false)).map(|(i, _)| i)
-}
-
 /// A page of a package's docs site. `rest` is the path below the package's root: a version and
 /// a path in its docs (`1.0.0/Foo.html`), or a path in the latest docs (`Foo.html`);
 /// `docs_config.js` at either root is the version list hexdocs writes. A private package's docs
@@ -204,7 +195,8 @@ pub async fn page(
     let mut with_docs: Vec<(Version, &releases::Release)> =
         all.iter().filter(|r| r.has_docs).filter_map(|r| Some((Version::parse(&r.version).ok()?, r))).collect();
     with_docs.sort_by(|a, b| b.0.cmp(&a.0));
-    let latest = latest(&with_docs);
+    // the latest docs, as hexdocs picks them
+    let latest = Version::latest(with_docs.iter().enumerate().map(|(i, (v, _))| (v, i)));
 
     let (first, below) = rest.split_once('/').map_or((rest, None), |(a, b)| (a, Some(b)));
     let (chosen, path, base) = match Version::parse(first) {

@@ -163,12 +163,7 @@ pub(crate) async fn refresh_depends(conn: &mut hexyard_storage::PgConnection, pa
     let all = releases::of_package(&mut *conn, package_id).await?;
     let versions: Vec<(Version, i64)> =
         all.iter().filter_map(|r| Some((Version::parse(&r.version).ok()?, r.id))).collect();
-    let latest = versions
-        .iter()
-        .filter(|(v, _)| !v.is_pre())
-        .max_by(|a, b| a.0.cmp(&b.0))
-        .or_else(|| versions.iter().max_by(|a, b| a.0.cmp(&b.0)))
-        .map(|(_, id)| *id);
+    let latest = Version::latest(versions.iter().map(|(v, id)| (v, *id)));
     let mut depends: Vec<String> = match latest {
         Some(id) => releases::requirements_of_package(&mut *conn, package_id)
             .await?
