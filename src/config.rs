@@ -38,6 +38,9 @@ pub struct Config {
     pub downloads_flush: std::time::Duration,
     /// `HEXYARD_COUNT_DOWNLOADS`: `false` stops counting tarball downloads.
     pub count_downloads: bool,
+    /// `HEXYARD_MIRROR` and `HEXYARD_MIRROR_*`: the caching mirror of hex.pm (or another
+    /// upstream) under `/mirror`; `None` when `HEXYARD_MIRROR=off`.
+    pub mirror: Option<hexyard_service::mirror::MirrorSettings>,
 }
 
 impl Config {
@@ -96,11 +99,98 @@ impl Config {
                 Some("false") => false,
                 Some(other) => anyhow::bail!("HEXYARD_COUNT_DOWNLOADS {other:?}: true or false"),
             },
+            mirror: mirror(&var)?,
         })
     }
 
     /// Where the signing key of `repository` is kept.
     pub fn key_path(&self, repository: &str) -> PathBuf {
         self.data_dir.join("keys").join(format!("{repository}.pem"))
+    }
+}
+
+/// The mirror's settings from `HEXYARD_MIRROR*`.
+fn mirror(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<hexyard_service::mirror::MirrorSettings>> {
+    match var("HEXYARD_MIRROR").as_deref() {
+        None | Some("on") => {}
+        Some("off") => return Ok(None),
+        Some(other) => anyhow::bail!("HEXYARD_MIRROR {other:?}: on or off"),
+    }
+    let mut settings = hexyard_service::mirror::MirrorSettings::hexpm();
+    if let Some(url) = var("HEXYARD_MIRROR_URL") {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            anyhow::bail!("HEXYARD_MIRROR_URL {url:?}: an http:// or https:// URL");
+        }
+        settings.url = url.trim_end_matches('/').to_owned();
+    }
+    if let Some(key) = var("HEXYARD_MIRROR_PUBLIC_KEY") {
+        // the PEM itself, or a file holding it
+        settings.public_key_pem = if key.trim_start().starts_with("-----BEGIN") {
+            key
+        } else {
+            std::fs::read_to_string(&key).with_context(|| format!("HEXYARD_MIRROR_PUBLIC_KEY: reading {key}"))?
+        };
+        hexyard_registry::VerifyingKey::from_pem(&settings.public_key_pem)
+            .map_err(|e| anyhow::anyhow!("HEXYARD_MIRROR_PUBLIC_KEY: {e}"))?;
+    }
+    if let Some(name) = var("HEXYARD_MIRROR_REPOSITORY") {
+        settings.repository = name;
+    }
+    let seconds = |name: &str, default: std::time::Duration, max: u64| -> anyhow::Result<std::time::Duration> {
+        match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=max).contains(s))
+                .map(std::time::Duration::from_secs)
+                .with_context(|| format!("{name} {v:?}: 1 to {max}")),
+        }
+    };
+    settings.max_age = seconds("HEXYARD_MIRROR_MAX_AGE_SECONDS", settings.max_age, 7 * 24 * 3600)?;
+    settings.timeout = seconds("HEXYARD_MIRROR_TIMEOUT_SECONDS", settings.timeout, 600)?;
+    settings.offline = match var("HEXYARD_MIRROR_OFFLINE").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => anyhow::bail!("HEXYARD_MIRROR_OFFLINE {other:?}: true or false"),
+    };
+    settings.auth_required = match var("HEXYARD_MIRROR_AUTH").as_deref() {
+        None | Some("none") => false,
+        Some("required") => true,
+        Some(other) => anyhow::bail!("HEXYARD_MIRROR_AUTH {other:?}: none or required"),
+    };
+    settings.max_bytes = match var("HEXYARD_MIRROR_MAX_BYTES") {
+        None => None,
+        Some(v) => Some(
+            bytes(&v)
+                .with_context(|| format!("HEXYARD_MIRROR_MAX_BYTES {v:?}: bytes, or a number with K, M, G or T"))?,
+        ),
+    };
+    Ok(Some(settings))
+}
+
+/// `1048576`, `512M`, `50G`: binary multiples.
+fn bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, shift) = match text.char_indices().last()? {
+        (i, 'K' | 'k') => (&text[..i], 10),
+        (i, 'M' | 'm') => (&text[..i], 20),
+        (i, 'G' | 'g') => (&text[..i], 30),
+        (i, 'T' | 't') => (&text[..i], 40),
+        _ => (text, 0),
+    };
+    number.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(super::bytes("1024"), Some(1024));
+        assert_eq!(super::bytes("512M"), Some(512 << 20));
+        assert_eq!(super::bytes("50G"), Some(50 << 30));
+        assert_eq!(super::bytes("G"), None);
+        assert_eq!(super::bytes("-1"), None);
+        assert_eq!(super::bytes("99999999999T"), None);
     }
 }

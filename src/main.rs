@@ -5,6 +5,7 @@ mod config;
 mod database;
 mod keys;
 mod migrate;
+mod mirror;
 mod registry;
 mod secrets;
 mod serve;
@@ -42,6 +43,9 @@ enum Command {
     /// Package tarballs.
     #[command(subcommand)]
     Tarball(tarball::TarballCommand),
+    /// The caching mirror of hex.pm: fill it ahead of time, or see what it holds.
+    #[command(subcommand)]
+    Mirror(mirror::MirrorCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +64,7 @@ fn main() -> std::process::ExitCode {
             Command::Migrate { revert } => runtime()?.block_on(migrate::run(config, revert)),
             Command::Admin(cmd) => runtime()?.block_on(admin::run(cmd, config)),
             Command::Registry(cmd) => runtime()?.block_on(registry::run(cmd, config)),
+            Command::Mirror(cmd) => runtime()?.block_on(mirror::run(cmd, config)),
         }
     });
     match result {

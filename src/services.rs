@@ -27,6 +27,7 @@ pub async fn open(config: &Config, db: &Database, public_url: &str) -> anyhow::R
             oauth_clients: config.oauth_clients.clone(),
             downloads_flush: config.downloads_flush,
             count_downloads: config.count_downloads,
+            mirror: config.mirror.clone(),
         },
         secret: secrets::server_secret_text(config)?,
         repository: config.repository.clone(),

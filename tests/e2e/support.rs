@@ -100,10 +100,13 @@ impl Server {
         &self.data_dir
     }
 
-    /// Runs a `hexyard` command against this server's data dir and database.
+    /// Runs a `hexyard` command against this server's data dir and database, with its settings.
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hexyard"));
-        command.args(args).envs(env(&self.data_dir, &self.repository));
+        command
+            .args(args)
+            .envs(env(&self.data_dir, &self.repository))
+            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if let Some(url) = &self.database_url {
             command.env("HEXYARD_DATABASE_URL", url);
         }

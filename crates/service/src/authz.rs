@@ -267,3 +267,9 @@ pub async fn allows(services: &Services, principal: &Principal, domain: &str, re
         }
     })
 }
+
+/// Whether a caller may read the mirror: anyone, unless `HEXYARD_MIRROR_AUTH=required`; then
+/// a key granting `repositories` or `repository:<upstream's name>` (`repository:hexpm`).
+pub fn may_read_mirror(settings: &crate::mirror::MirrorSettings, principal: Option<&Principal>) -> bool {
+    !settings.auth_required || principal.is_some_and(|p| p.permissions.allows_repository(&settings.repository))
+}

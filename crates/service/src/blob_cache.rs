@@ -51,15 +51,31 @@ impl<V: Weigh + Clone> BudgetCache<V> {
     }
 
     /// Keeps `value`, evicting the oldest entries to stay within the budget. A value larger
-    /// than the whole budget is not kept.
+    /// than the whole budget is not kept, and a key already kept keeps its value.
     pub fn insert(&self, checksum: &[u8], value: V) {
+        self.store(checksum, value, false);
+    }
+
+    /// Keeps `value` under `key`, replacing what the key held (for keys that are not
+    /// checksums, such as a mirrored resource's path).
+    pub fn put(&self, key: &[u8], value: V) {
+        self.store(key, value, true);
+    }
+
+    fn store(&self, checksum: &[u8], value: V, replace: bool) {
         let weight = value.weight();
         if weight > self.budget {
             return;
         }
         let mut inner = self.inner.write().expect("cache lock");
-        if inner.entries.contains_key(checksum) {
-            return;
+        if let Some(held) = inner.entries.get(checksum) {
+            if !replace {
+                return;
+            }
+            let old = held.weight();
+            inner.size -= old;
+            inner.entries.remove(checksum);
+            inner.order.retain(|k| k.as_slice() != checksum);
         }
         while inner.size + weight > self.budget {
             let Some(oldest) = inner.order.pop_front() else { break };
@@ -89,5 +105,19 @@ mod tests {
         cache.insert(b"huge", Bytes::from(vec![0; 11]));
         assert!(cache.get(b"huge").is_none());
         assert!(cache.get(b"b").is_some(), "an oversize blob evicts nothing");
+    }
+
+    #[test]
+    fn put_replaces_and_keeps_the_budget() {
+        let cache = BlobCache::new(10);
+        cache.insert(b"a", Bytes::from_static(b"aaaa"));
+        cache.insert(b"a", Bytes::from_static(b"zzzz"));
+        assert_eq!(cache.get(b"a").as_deref(), Some(&b"aaaa"[..]), "insert keeps the first value");
+        cache.put(b"a", Bytes::from_static(b"AAAAAA"));
+        assert_eq!(cache.get(b"a").as_deref(), Some(&b"AAAAAA"[..]));
+        cache.put(b"b", Bytes::from_static(b"bbbb"));
+        assert!(cache.get(b"a").is_some() && cache.get(b"b").is_some(), "6 + 4 bytes fit in 10");
+        cache.put(b"c", Bytes::from_static(b"c"));
+        assert!(cache.get(b"a").is_none(), "the oldest went");
     }
 }

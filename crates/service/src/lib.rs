@@ -12,6 +12,7 @@ pub mod error;
 pub mod keys;
 pub mod lifecycle;
 pub mod mail;
+pub mod mirror;
 pub mod oauth;
 pub mod orgs;
 pub mod owners;
@@ -66,6 +67,8 @@ pub struct Settings {
     pub downloads_flush: std::time::Duration,
     /// Whether tarball downloads are counted.
     pub count_downloads: bool,
+    /// The caching mirror of an upstream repository under `/mirror`; `None`: off.
+    pub mirror: Option<mirror::MirrorSettings>,
 }
 
 /// The public OAuth clients every installation knows: the Hex CLI (mix) and Gleam.
@@ -109,6 +112,8 @@ pub struct Services {
     pub docs: docs::DocsCache,
     /// Tarball downloads not yet added to the database.
     pub downloads: Arc<downloads::Downloads>,
+    /// The mirror of the upstream repository, when on.
+    pub mirror: Option<Arc<mirror::Mirror>>,
     /// Whether [`Services::start`] ran: indexes are rebuilt in the background then.
     started: std::sync::atomic::AtomicBool,
 }
@@ -127,7 +132,14 @@ impl Services {
         let public = Arc::new(RepositoryRegistry::new(repo.id, repo.name, true, init.signing_key));
         let key_sealer = hexyard_totp::Sealer::with_purpose(REPOSITORY_KEY_PURPOSE, init.secret.as_bytes());
         let downloads = Arc::new(downloads::Downloads::new(init.settings.count_downloads));
+        let mirror = match &init.settings.mirror {
+            Some(settings) => {
+                Some(Arc::new(mirror::Mirror::new(settings.clone(), init.db.clone(), init.blobs.clone())?))
+            }
+            None => None,
+        };
         Ok(Services {
+            mirror,
             db: init.db,
             blobs: init.blobs,
             settings: init.settings,

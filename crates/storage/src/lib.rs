@@ -7,6 +7,7 @@ pub mod audit;
 pub mod blobs;
 pub mod downloads;
 pub mod keys;
+pub mod mirror;
 pub mod oauth;
 pub mod orgs;
 pub mod owners;

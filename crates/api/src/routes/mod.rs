@@ -14,6 +14,7 @@ use crate::error::ApiError;
 mod audit;
 mod auth;
 mod keys;
+mod mirror;
 mod oauth;
 mod orgs;
 mod owners;
@@ -28,6 +29,7 @@ mod v1;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/health").route(get().to(health)))
         .service(web::scope("/repo").configure(repo::configure))
+        .service(web::scope("/mirror").configure(mirror::configure))
         .service(
             web::scope("/api").wrap(from_fn(crate::rate_limit::limit)).wrap(from_fn(require_user_agent)).configure(api),
         )

@@ -39,6 +39,7 @@ pub async fn world() -> World {
             oauth_clients: hexyard_service::default_oauth_clients(),
             downloads_flush: hexyard_service::downloads::FLUSH_EVERY,
             count_downloads: true,
+            mirror: None,
         },
         secret: "test secret".into(),
         repository: "hexyard".into(),

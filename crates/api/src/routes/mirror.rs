@@ -1,0 +1,120 @@
+//! `/mirror`: the caching mirror of the upstream repository (hex.pm), its bodies byte for byte
+//! as the upstream signed them. Errors are plain text, as on `/repo`: a client would try to
+//! gunzip whatever a 200 carries, and reads the status of anything else.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HttpDate};
+use actix_web::web::{get, resource};
+use actix_web::{HttpRequest, HttpResponse, web};
+use hexyard_service::mirror::{Mirror, MirrorError, Served};
+use hexyard_service::{Services, authz};
+
+use crate::media::if_none_match;
+use crate::principal::{authenticate, origin};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/names").route(get().to(get_resource)))
+        .service(resource("/versions").route(get().to(get_resource)))
+        .service(resource("/packages/{name}").route(get().to(get_resource)))
+        .service(resource("/docs/{file}").route(get().to(get_resource)))
+        .service(resource("/installs/{file}").route(get().to(get_resource)))
+        .service(resource("/tarballs/{file}").route(get().to(get_tarball)))
+        .service(resource("/public_key").route(get().to(get_public_key)));
+}
+
+/// The mirror, when it is on and the caller may read it.
+async fn mirror_for(services: &Services, req: &HttpRequest) -> Result<Arc<Mirror>, HttpResponse> {
+    let Some(mirror) = services.mirror.clone() else {
+        return Err(text(StatusCode::NOT_FOUND, "the mirror is off on this server (HEXYARD_MIRROR=off)"));
+    };
+    if mirror.settings.auth_required {
+        let principal = authenticate(services, req.headers(), &origin(req)).await.ok().flatten();
+        if !authz::may_read_mirror(&mirror.settings, principal.as_ref()) {
+            let repository = &mirror.settings.repository;
+            return Err(text(
+                StatusCode::FORBIDDEN,
+                &format!("the mirror needs a key with the repositories or repository:{repository} permission"),
+            ));
+        }
+    }
+    Ok(mirror)
+}
+
+/// `names`, `versions`, `packages/NAME`, `docs/NAME-VER.tar.gz`, `installs/…`: the path
+/// under `/mirror` is the path upstream.
+async fn get_resource(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
+    let mirror = match mirror_for(&services, &req).await {
+        Ok(mirror) => mirror,
+        Err(response) => return response,
+    };
+    let path = req.path().strip_prefix("/mirror/").unwrap_or_default();
+    match mirror.resource(path).await {
+        Ok(served) => {
+            let content_type = if path.ends_with(".csv") || path.ends_with(".signed") {
+                "text/plain; charset=utf-8"
+            } else {
+                "application/octet-stream"
+            };
+            body(&req, &mirror, served, content_type, 60)
+        }
+        Err(e) => failure(path, &e),
+    }
+}
+
+async fn get_tarball(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
+    let mirror = match mirror_for(&services, &req).await {
+        Ok(mirror) => mirror,
+        Err(response) => return response,
+    };
+    let file = req.match_info().get("file").unwrap_or_default();
+    let Some(stem) = file.strip_suffix(".tar") else { return text(StatusCode::NOT_FOUND, "not found") };
+    match mirror.tarball(stem).await {
+        // a cached tarball never changes
+        Ok(served) => body(&req, &mirror, served, "application/octet-stream", 3600),
+        Err(e) => failure(file, &e),
+    }
+}
+
+async fn get_public_key(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
+    match mirror_for(&services, &req).await {
+        Ok(mirror) => {
+            HttpResponse::Ok().content_type("application/x-pem-file").body(mirror.public_key_pem().to_owned())
+        }
+        Err(response) => response,
+    }
+}
+
+fn body(req: &HttpRequest, mirror: &Mirror, served: Served, content_type: &str, max_age: u32) -> HttpResponse {
+    let visibility = if mirror.settings.auth_required { "private" } else { "public" };
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header((header::ETAG, served.etag.as_str()))
+        .insert_header((header::LAST_MODIFIED, HttpDate::from(std::time::SystemTime::from(served.fetched_at))))
+        .insert_header((header::CACHE_CONTROL, format!("{visibility}, max-age={max_age}")));
+    if served.stale {
+        builder.insert_header(("x-hexyard-mirror", "stale"));
+    }
+    if if_none_match(req.headers(), &served.etag) {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    builder.content_type(content_type).body(served.body)
+}
+
+fn failure(path: &str, e: &MirrorError) -> HttpResponse {
+    match e {
+        MirrorError::NotFound => text(StatusCode::NOT_FOUND, "not found"),
+        MirrorError::NotCached(_) => text(StatusCode::NOT_FOUND, &e.to_string()),
+        MirrorError::Upstream(_) => text(StatusCode::BAD_GATEWAY, &e.to_string()),
+        MirrorError::Timeout(_) => text(StatusCode::GATEWAY_TIMEOUT, &e.to_string()),
+        MirrorError::Internal(cause) => {
+            tracing::error!(path, error = cause, "mirror: serving failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+        }
+    }
+}
+
+fn text(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(format!("{message}\n"))
+}

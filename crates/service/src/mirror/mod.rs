@@ -1,0 +1,721 @@
+//! The caching mirror of an upstream Hex repository (hex.pm by default), served under
+//! `/mirror` byte for byte as the upstream signed it, so that clients keep verifying with the
+//! upstream's own key and repository name.
+//!
+//! Every body is checked before it is stored or served: registry resources by signature,
+//! repository and package name; tarballs by the checksum in the signed package resource; the
+//! installs CSV by its detached signature. Bodies live in the blob store and their rows in
+//! Postgres, so replicas share the cache; recently served ones are also kept in memory.
+//! Registry resources are revalidated with the upstream's ETag once older than the configured
+//! age and served stale when the upstream fails; tarballs never change once cached.
+//! Concurrent misses for one path make one upstream request ([`flights`]).
+
+mod flights;
+pub mod sync;
+mod upstream;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use hexyard_core::{PackageName, Version};
+use hexyard_registry::{VerifyingKey, proto};
+use hexyard_storage::PgPool;
+use hexyard_storage::blobs::BlobStore;
+use hexyard_storage::mirror as rows;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::blob_cache::{BlobCache, BudgetCache, Weigh};
+use flights::Flights;
+use upstream::{Answer, Upstream};
+
+/// hex.pm's repository, as every client has it built in.
+pub const HEXPM_URL: &str = "https://repo.hex.pm";
+
+/// hex.pm's public key (<https://hex.pm/docs/public_keys>).
+pub const HEXPM_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApqREcFDt5vV21JVe2QNB
+Edvzk6w36aNFhVGWN5toNJRjRJ6m4hIuG4KaXtDWVLjnvct6MYMfqhC79HAGwyF+
+IqR6Q6a5bbFSsImgBJwz1oadoVKD6ZNetAuCIK84cjMrEFRkELtEIPNHblCzUkkM
+3rS9+DPlnfG8hBvGi6tvQIuZmXGCxF/73hU0/MyGhbmEjIKRtG6b0sJYKelRLTPW
+XgK7s5pESgiwf2YC/2MGDXjAJfpfCd0RpLdvd4eRiXtVlE9qO9bND94E7PgQ/xqZ
+J1i2xWFndWa6nfFnRxZmCStCOZWYYPlaxr+FZceFbpMwzTNs4g3d4tLNUcbKAIH4
+0wIDAQAB
+-----END PUBLIC KEY-----
+";
+
+/// The largest registry resource taken from the upstream (hex.pm's `/versions` is a few MiB).
+const MAX_RESOURCE_BYTES: usize = 64 * 1024 * 1024;
+/// The largest tarball or docs tarball taken from the upstream.
+const MAX_TARBALL_BYTES: usize = 128 * 1024 * 1024;
+/// Memory for recently served resources and tarballs, each.
+const MEMORY_BYTES: usize = 256 * 1024 * 1024;
+/// How often an oversized cache is reported again.
+const SIZE_WARNING_EVERY: Duration = Duration::from_secs(600);
+
+/// How the mirror is set up.
+#[derive(Debug, Clone)]
+pub struct MirrorSettings {
+    /// The upstream repository's URL, without a trailing slash.
+    pub url: String,
+    /// The upstream's public key, PEM.
+    pub public_key_pem: String,
+    /// The repository name the upstream's resources carry (`hexpm` for hex.pm).
+    pub repository: String,
+    /// Age after which a registry resource is revalidated with the upstream.
+    pub max_age: Duration,
+    /// Connect and read timeout of upstream requests.
+    pub timeout: Duration,
+    /// Serve only what is cached; never contact the upstream.
+    pub offline: bool,
+    /// Whether reading the mirror needs a key with `repositories` or `repository:<repository>`.
+    pub auth_required: bool,
+    /// The cache size past which the operator is warned; `None`: no limit.
+    pub max_bytes: Option<u64>,
+}
+
+impl MirrorSettings {
+    /// hex.pm with the defaults.
+    pub fn hexpm() -> Self {
+        MirrorSettings {
+            url: HEXPM_URL.to_owned(),
+            public_key_pem: HEXPM_PUBLIC_KEY.to_owned(),
+            repository: hexyard_core::HEXPM.to_owned(),
+            max_age: Duration::from_secs(300),
+            timeout: Duration::from_secs(15),
+            offline: false,
+            auth_required: false,
+            max_bytes: None,
+        }
+    }
+}
+
+/// Why the mirror cannot serve something. Cloned to every request waiting on one fetch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MirrorError {
+    /// The upstream does not have it (or the path names nothing a repository serves).
+    #[error("not found")]
+    NotFound,
+    /// Offline, and not cached.
+    #[error("{0} is not in the mirror's cache and the mirror is offline")]
+    NotCached(String),
+    /// The upstream failed or answered something that does not verify; nothing cached.
+    #[error("upstream failed: {0}")]
+    Upstream(String),
+    /// The upstream did not answer in time; nothing cached.
+    #[error("upstream timed out: {0}")]
+    Timeout(String),
+    /// Our own failure (database, blob store).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<hexyard_storage::StorageError> for MirrorError {
+    fn from(e: hexyard_storage::StorageError) -> Self {
+        MirrorError::Internal(crate::error::Error::from(e).chain())
+    }
+}
+
+/// A body the mirror serves.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub body: Bytes,
+    /// Our strong ETag of the body.
+    pub etag: String,
+    /// When the body was fetched from the upstream.
+    pub fetched_at: OffsetDateTime,
+    /// Whether it is past its age and the upstream could not confirm it.
+    pub stale: bool,
+}
+
+/// A cached resource in memory.
+#[derive(Debug)]
+struct Cached {
+    body: Bytes,
+    sha256: [u8; 32],
+    etag: String,
+    upstream_etag: Option<String>,
+    fetched_at: OffsetDateTime,
+    checked_at: OffsetDateTime,
+}
+
+impl Weigh for Cached {
+    fn weight(&self) -> usize {
+        self.body.len()
+    }
+}
+
+impl Cached {
+    fn served(&self, stale: bool) -> Served {
+        Served { body: self.body.clone(), etag: self.etag.clone(), fetched_at: self.fetched_at, stale }
+    }
+}
+
+/// What the mirror has done since it started, for logs and metrics.
+#[derive(Debug, Default)]
+pub struct MirrorStats {
+    /// Answers from the cache without asking the upstream.
+    pub hits: AtomicU64,
+    /// Bodies fetched from the upstream (first fetches and changed resources).
+    pub fetches: AtomicU64,
+    /// Revalidations the upstream answered 304.
+    pub revalidated: AtomicU64,
+    /// Stale answers because the upstream failed.
+    pub stale: AtomicU64,
+    /// Upstream failures: errors, timeouts, bodies that did not verify.
+    pub upstream_errors: AtomicU64,
+    /// Bytes fetched from the upstream.
+    pub bytes_fetched: AtomicU64,
+}
+
+/// A point-in-time copy of [`MirrorStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsSnapshot {
+    pub hits: u64,
+    pub fetches: u64,
+    pub revalidated: u64,
+    pub stale: u64,
+    pub upstream_errors: u64,
+    pub bytes_fetched: u64,
+}
+
+/// What an upstream path holds, and how it is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Names,
+    Versions,
+    Package(String),
+    /// `installs/hex-1.x.csv`, verified with `installs/hex-1.x.csv.signed`.
+    Installs,
+    /// The detached signature of the installs CSV, fetched with it.
+    InstallsSignature,
+    Docs(String, Version),
+}
+
+const INSTALLS_CSV: &str = "installs/hex-1.x.csv";
+const INSTALLS_SIGNATURE: &str = "installs/hex-1.x.csv.signed";
+
+impl Kind {
+    fn of(path: &str) -> Option<Kind> {
+        match path {
+            "names" => Some(Kind::Names),
+            "versions" => Some(Kind::Versions),
+            INSTALLS_CSV => Some(Kind::Installs),
+            INSTALLS_SIGNATURE => Some(Kind::InstallsSignature),
+            _ => {
+                if let Some(name) = path.strip_prefix("packages/") {
+                    return Some(Kind::Package(PackageName::parse_existing(name).ok()?.as_str().to_owned()));
+                }
+                let stem = path.strip_prefix("docs/")?.strip_suffix(".tar.gz")?;
+                let (name, version) = split_release(stem)?;
+                Some(Kind::Docs(name, version))
+            }
+        }
+    }
+}
+
+/// `NAME-VERSION` (package names hold no `-`).
+fn split_release(stem: &str) -> Option<(String, Version)> {
+    let (name, version) = stem.split_once('-')?;
+    Some((PackageName::parse_existing(name).ok()?.as_str().to_owned(), Version::parse(version).ok()?))
+}
+
+/// The mirror: its settings, the upstream, and what is cached in memory.
+pub struct Mirror {
+    pub settings: MirrorSettings,
+    key: VerifyingKey,
+    upstream: Upstream,
+    db: PgPool,
+    blobs: BlobStore,
+    resources: BudgetCache<Arc<Cached>>,
+    tarballs: BlobCache,
+    /// `NAME-VERSION` → outer checksum of the cached tarballs seen by this process.
+    tarball_index: RwLock<HashMap<String, [u8; 32]>>,
+    resource_flights: Flights<Result<Arc<Cached>, MirrorError>>,
+    tarball_flights: Flights<Result<Served, MirrorError>>,
+    pub stats: MirrorStats,
+    /// What the cache holds, as far as this process knows (-1: not counted yet).
+    cached_bytes: AtomicI64,
+    warned_at: AtomicI64,
+}
+
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mirror").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Mirror {
+    pub fn new(settings: MirrorSettings, db: PgPool, blobs: BlobStore) -> crate::Result<Self> {
+        let key = VerifyingKey::from_pem(&settings.public_key_pem)
+            .map_err(|e| crate::Error::internal("reading the mirror's upstream public key", e.to_string()))?;
+        let upstream = Upstream::new(&settings.url, settings.timeout)
+            .map_err(|e| crate::Error::internal("setting up the mirror", e.to_string()))?;
+        Ok(Mirror {
+            settings,
+            key,
+            upstream,
+            db,
+            blobs,
+            resources: BudgetCache::new(MEMORY_BYTES),
+            tarballs: BlobCache::new(MEMORY_BYTES),
+            tarball_index: RwLock::default(),
+            resource_flights: Flights::new(),
+            tarball_flights: Flights::new(),
+            stats: MirrorStats::default(),
+            cached_bytes: AtomicI64::new(-1),
+            warned_at: AtomicI64::new(0),
+        })
+    }
+
+    /// The upstream's public key, as configured.
+    pub fn public_key_pem(&self) -> &str {
+        &self.settings.public_key_pem
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        let s = &self.stats;
+        StatsSnapshot {
+            hits: s.hits.load(Ordering::Relaxed),
+            fetches: s.fetches.load(Ordering::Relaxed),
+            revalidated: s.revalidated.load(Ordering::Relaxed),
+            stale: s.stale.load(Ordering::Relaxed),
+            upstream_errors: s.upstream_errors.load(Ordering::Relaxed),
+            bytes_fetched: s.bytes_fetched.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A registry resource, the installs CSV or its signature, or a docs tarball, by its path
+    /// under the repository (`names`, `packages/NAME`, `docs/NAME-VER.tar.gz`, …).
+    pub async fn resource(self: &Arc<Self>, path: &str) -> Result<Served, MirrorError> {
+        let Some(kind) = Kind::of(path) else { return Err(MirrorError::NotFound) };
+        if kind == Kind::InstallsSignature {
+            return self.installs_signature().await;
+        }
+        if let Kind::Docs(name, version) = &kind {
+            // docs only of releases the signed package resource names
+            self.signed_release(name, version).await?;
+        }
+        let cached = self.resource_cached(path).await?;
+        self.resource_from(path, kind, cached, false).await.map(|(served, _)| served)
+    }
+
+    /// The cached entry, else a fresh or revalidated one. `force` revalidates even a fresh
+    /// entry. Also says whether the upstream was asked.
+    async fn resource_from(
+        self: &Arc<Self>,
+        path: &str,
+        kind: Kind,
+        cached: Option<Arc<Cached>>,
+        force: bool,
+    ) -> Result<(Served, bool), MirrorError> {
+        if let Some(c) = &cached {
+            let fresh = OffsetDateTime::now_utc() - c.checked_at < self.settings.max_age;
+            if self.settings.offline || (fresh && !force) {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok((c.served(false), false));
+            }
+        } else if self.settings.offline {
+            return Err(MirrorError::NotCached(path.to_owned()));
+        }
+        let mirror = self.clone();
+        let (owned_path, previous) = (path.to_owned(), cached.clone());
+        let outcome = self
+            .resource_flights
+            .join(path, move || async move { mirror.refresh(&owned_path, kind, previous).await })
+            .await;
+        match (outcome, cached) {
+            (Ok(fresh), _) => Ok((fresh.served(false), true)),
+            (Err(MirrorError::NotFound), _) => Err(MirrorError::NotFound),
+            (Err(e), Some(stale)) => {
+                self.stats.stale.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(path, error = %e, "mirror: the upstream failed, serving the cached copy");
+                Ok((stale.served(true), true))
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// The cached entry of `path`: from memory, else from the database and the blob store.
+    async fn resource_cached(&self, path: &str) -> Result<Option<Arc<Cached>>, MirrorError> {
+        if let Some(c) = self.resources.get(path.as_bytes()) {
+            return Ok(Some(c));
+        }
+        let Some(row) = rows::resource(&self.db, path).await? else { return Ok(None) };
+        let Some(body) = self.blobs.get(&rows::resource_key(&row.sha256)).await? else {
+            tracing::error!(path, "mirror: a cached resource's blob is missing; fetching it again");
+            return Ok(None);
+        };
+        let Ok(sha256) = <[u8; 32]>::try_from(row.sha256.as_slice()) else { return Ok(None) };
+        let cached = Arc::new(Cached {
+            etag: crate::registry::etag_of(&body),
+            body,
+            sha256,
+            upstream_etag: row.upstream_etag,
+            fetched_at: row.fetched_at,
+            checked_at: row.checked_at,
+        });
+        self.resources.put(path.as_bytes(), cached.clone());
+        Ok(Some(cached))
+    }
+
+    /// Asks the upstream for `path` (conditionally when cached), verifies a new body, stores it.
+    async fn refresh(&self, path: &str, kind: Kind, cached: Option<Arc<Cached>>) -> Result<Arc<Cached>, MirrorError> {
+        let etag = cached.as_ref().and_then(|c| c.upstream_etag.as_deref());
+        let limit = if matches!(kind, Kind::Docs(..)) { MAX_TARBALL_BYTES } else { MAX_RESOURCE_BYTES };
+        let answer = self.upstream.get(path, etag, limit).await.inspect_err(|e| self.upstream_failed(path, e))?;
+        let now = OffsetDateTime::now_utc();
+        let (body, upstream_etag) = match (answer, cached) {
+            (Answer::NotModified, Some(c)) => {
+                rows::touch_resource(&self.db, path, now).await?;
+                self.stats.revalidated.fetch_add(1, Ordering::Relaxed);
+                let confirmed = Arc::new(Cached {
+                    body: c.body.clone(),
+                    sha256: c.sha256,
+                    etag: c.etag.clone(),
+                    upstream_etag: c.upstream_etag.clone(),
+                    fetched_at: c.fetched_at,
+                    checked_at: now,
+                });
+                self.resources.put(path.as_bytes(), confirmed.clone());
+                return Ok(confirmed);
+            }
+            (Answer::NotModified, None) => {
+                let e = MirrorError::Upstream(format!("{} answered 304 to an unconditional request", path));
+                self.upstream_failed(path, &e);
+                return Err(e);
+            }
+            (Answer::Missing, _) => {
+                tracing::info!(path, "mirror: the upstream does not have it");
+                return Err(MirrorError::NotFound);
+            }
+            (Answer::Body { bytes, etag }, _) => (bytes, etag),
+        };
+        self.stats.bytes_fetched.fetch_add(body.len() as u64, Ordering::Relaxed);
+        if let Err(e) = self.verify(&kind, &body).await {
+            self.upstream_failed(path, &e);
+            return Err(e);
+        }
+        let sha256: [u8; 32] = Sha256::digest(&body).into();
+        self.blobs.put(&rows::resource_key(&sha256), body.clone()).await?;
+        let row = rows::Resource {
+            path: path.to_owned(),
+            sha256: sha256.to_vec(),
+            size: body.len() as i64,
+            upstream_etag: upstream_etag.clone(),
+            fetched_at: now,
+            checked_at: now,
+        };
+        if let Some(old) = rows::put_resource(&self.db, &row).await?
+            && !rows::resource_body_used(&self.db, &old).await?
+        {
+            self.blobs.delete(&rows::resource_key(&old)).await?;
+        }
+        self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+        self.grew(body.len()).await;
+        tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
+        let cached = Arc::new(Cached {
+            etag: crate::registry::etag_of(&body),
+            body,
+            sha256,
+            upstream_etag,
+            fetched_at: now,
+            checked_at: now,
+        });
+        self.resources.put(path.as_bytes(), cached.clone());
+        Ok(cached)
+    }
+
+    fn upstream_failed(&self, path: &str, e: &MirrorError) {
+        if matches!(e, MirrorError::Upstream(_) | MirrorError::Timeout(_)) {
+            self.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(path, error = %e, "mirror: upstream request failed, nothing cached");
+        }
+    }
+
+    /// Checks a body from the upstream before it is kept.
+    async fn verify(&self, kind: &Kind, body: &[u8]) -> Result<(), MirrorError> {
+        let repo = &self.settings.repository;
+        let bad = |e: hexyard_registry::RegistryError| MirrorError::Upstream(format!("does not verify: {e}"));
+        match kind {
+            Kind::Names => hexyard_registry::decode_names(body, &self.key, repo).map(drop).map_err(bad),
+            Kind::Versions => hexyard_registry::decode_versions(body, &self.key, repo).map(drop).map_err(bad),
+            Kind::Package(name) => hexyard_registry::decode_package(body, &self.key, repo, name).map(drop).map_err(bad),
+            Kind::Installs => {
+                // the signature comes with it: fetched now, it is checked against this body
+                let answer = self.upstream.get(INSTALLS_SIGNATURE, None, 64 * 1024).await?;
+                let Answer::Body { bytes: signature, etag } = answer else {
+                    return Err(MirrorError::Upstream("the installs CSV has no signature upstream".into()));
+                };
+                self.verify_installs(body, &signature)?;
+                self.store_installs_signature(signature, etag).await
+            }
+            Kind::InstallsSignature => {
+                // served only as fetched with the CSV it signs
+                Err(MirrorError::NotFound)
+            }
+            Kind::Docs(..) => {
+                // docs are not signed: the release they belong to was checked before the fetch
+                if body.starts_with(&[0x1f, 0x8b]) {
+                    Ok(())
+                } else {
+                    Err(MirrorError::Upstream("a docs tarball that is not gzip".into()))
+                }
+            }
+        }
+    }
+
+    fn verify_installs(&self, csv: &[u8], signature: &[u8]) -> Result<(), MirrorError> {
+        let text: Vec<u8> = signature.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| MirrorError::Upstream("the installs CSV signature is not base64".into()))?;
+        if self.key.verify(csv, &signature) {
+            Ok(())
+        } else {
+            Err(MirrorError::Upstream("the installs CSV signature does not verify".into()))
+        }
+    }
+
+    async fn store_installs_signature(&self, signature: Bytes, etag: Option<String>) -> Result<(), MirrorError> {
+        let now = OffsetDateTime::now_utc();
+        let sha256: [u8; 32] = Sha256::digest(&signature).into();
+        self.blobs.put(&rows::resource_key(&sha256), signature.clone()).await?;
+        let row = rows::Resource {
+            path: INSTALLS_SIGNATURE.to_owned(),
+            sha256: sha256.to_vec(),
+            size: signature.len() as i64,
+            upstream_etag: etag.clone(),
+            fetched_at: now,
+            checked_at: now,
+        };
+        rows::put_resource(&self.db, &row).await?;
+        let cached = Cached {
+            etag: crate::registry::etag_of(&signature),
+            body: signature,
+            sha256,
+            upstream_etag: etag,
+            fetched_at: now,
+            checked_at: now,
+        };
+        self.resources.put(INSTALLS_SIGNATURE.as_bytes(), Arc::new(cached));
+        Ok(())
+    }
+
+    /// The installs CSV's signature: the one fetched with the cached CSV (fetching the CSV
+    /// first when needed), so the two always match.
+    async fn installs_signature(self: &Arc<Self>) -> Result<Served, MirrorError> {
+        Box::pin(self.resource(INSTALLS_CSV)).await?;
+        match self.resource_cached(INSTALLS_SIGNATURE).await? {
+            Some(c) => Ok(c.served(false)),
+            None => Err(MirrorError::NotFound),
+        }
+    }
+
+    /// The verified package resource of `name`, decoded; `force` asks the upstream even when
+    /// the cached one is fresh.
+    pub async fn package(self: &Arc<Self>, name: &str, force: bool) -> Result<proto::package::Package, MirrorError> {
+        let path = format!("packages/{name}");
+        let Some(kind) = Kind::of(&path) else { return Err(MirrorError::NotFound) };
+        let cached = self.resource_cached(&path).await?;
+        let (served, _) = self.resource_from(&path, kind, cached, force).await?;
+        hexyard_registry::decode_package(&served.body, &self.key, &self.settings.repository, name)
+            .map_err(|e| MirrorError::Internal(format!("a cached {path} does not verify: {e}")))
+    }
+
+    /// The verified `/versions`, decoded.
+    pub async fn versions(self: &Arc<Self>) -> Result<proto::versions::Versions, MirrorError> {
+        let served = self.resource("versions").await?;
+        hexyard_registry::decode_versions(&served.body, &self.key, &self.settings.repository)
+            .map_err(|e| MirrorError::Internal(format!("the cached versions do not verify: {e}")))
+    }
+
+    /// A tarball, `NAME-VERSION` (without `.tar`).
+    pub async fn tarball(self: &Arc<Self>, stem: &str) -> Result<Served, MirrorError> {
+        let Some((name, version)) = split_release(stem) else { return Err(MirrorError::NotFound) };
+        let stem = format!("{name}-{version}");
+        if let Some(served) = self.tarball_cached(&name, &version, &stem).await? {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(served);
+        }
+        if self.settings.offline {
+            return Err(MirrorError::NotCached(format!("tarballs/{stem}.tar")));
+        }
+        let mirror = self.clone();
+        let key = format!("tarballs/{stem}");
+        self.tarball_flights.join(&key, move || async move { mirror.fetch_tarball(&name, &version, &stem).await }).await
+    }
+
+    /// Whether a tarball is cached (for `mirror sync`).
+    pub async fn has_tarball(&self, name: &str, version: &str) -> Result<bool, MirrorError> {
+        let stem = format!("{name}-{version}");
+        if self.tarball_index.read().expect("index lock").contains_key(&stem) {
+            return Ok(true);
+        }
+        Ok(rows::tarball(&self.db, name, version).await?.is_some())
+    }
+
+    async fn tarball_cached(&self, name: &str, version: &Version, stem: &str) -> Result<Option<Served>, MirrorError> {
+        let known = self.tarball_index.read().expect("index lock").get(stem).copied();
+        let (checksum, fetched_at) = match known {
+            Some(checksum) => (checksum, None),
+            None => {
+                let Some(row) = rows::tarball(&self.db, name, &version.to_string()).await? else { return Ok(None) };
+                let Ok(checksum) = <[u8; 32]>::try_from(row.outer_checksum.as_slice()) else { return Ok(None) };
+                (checksum, Some(row.fetched_at))
+            }
+        };
+        let body = match self.tarballs.get(&checksum) {
+            Some(body) => body,
+            None => {
+                let Some(body) = self.blobs.get(&rows::tarball_key(&checksum)).await? else {
+                    tracing::error!(tarball = stem, "mirror: a cached tarball's blob is missing; fetching it again");
+                    self.tarball_index.write().expect("index lock").remove(stem);
+                    return Ok(None);
+                };
+                self.tarballs.insert(&checksum, body.clone());
+                body
+            }
+        };
+        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), checksum);
+        Ok(Some(Served {
+            body,
+            etag: tarball_etag(&checksum),
+            fetched_at: fetched_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            stale: false,
+        }))
+    }
+
+    async fn fetch_tarball(self: &Arc<Self>, name: &str, version: &Version, stem: &str) -> Result<Served, MirrorError> {
+        // another replica may have fetched it meanwhile
+        if let Some(served) = self.tarball_cached(name, version, stem).await? {
+            return Ok(served);
+        }
+        let release = self.signed_release(name, version).await?;
+        let path = format!("tarballs/{stem}.tar");
+        let answer =
+            self.upstream.get(&path, None, MAX_TARBALL_BYTES).await.inspect_err(|e| self.upstream_failed(&path, e))?;
+        let body = match answer {
+            Answer::Body { bytes, .. } => bytes,
+            Answer::Missing => return Err(MirrorError::NotFound),
+            Answer::NotModified => {
+                let e = MirrorError::Upstream(format!("{path} answered 304 to an unconditional request"));
+                self.upstream_failed(&path, &e);
+                return Err(e);
+            }
+        };
+        self.stats.bytes_fetched.fetch_add(body.len() as u64, Ordering::Relaxed);
+        let outer: [u8; 32] = Sha256::digest(&body).into();
+        if let Err(e) = check_tarball(&release, &body, &outer) {
+            self.upstream_failed(&path, &e);
+            return Err(e);
+        }
+        self.blobs.put(&rows::tarball_key(&outer), body.clone()).await?;
+        let now = OffsetDateTime::now_utc();
+        let row = rows::Tarball {
+            package: name.to_owned(),
+            version: version.to_string(),
+            outer_checksum: outer.to_vec(),
+            size: body.len() as i64,
+            fetched_at: now,
+        };
+        rows::put_tarball(&self.db, &row).await?;
+        self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+        self.grew(body.len()).await;
+        tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
+        self.tarballs.insert(&outer, body.clone());
+        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), outer);
+        Ok(Served { body, etag: tarball_etag(&outer), fetched_at: now, stale: false })
+    }
+
+    /// The signed release of a tarball: from the cached package resource, or from a
+    /// revalidated one when the release is newer than the cache.
+    async fn signed_release(
+        self: &Arc<Self>,
+        name: &str,
+        version: &Version,
+    ) -> Result<proto::package::Release, MirrorError> {
+        let find = |package: proto::package::Package| {
+            package.releases.into_iter().find(|r| Version::parse(&r.version).ok().as_ref() == Some(version))
+        };
+        if let Some(release) = find(self.package(name, false).await?) {
+            return Ok(release);
+        }
+        find(self.package(name, true).await?).ok_or(MirrorError::NotFound)
+    }
+
+    /// Counts new bytes into the cache size, and warns when it is past the limit.
+    async fn grew(&self, bytes: usize) {
+        let Some(max) = self.settings.max_bytes else { return };
+        if self.cached_bytes.load(Ordering::Relaxed) < 0 {
+            match rows::totals(&self.db).await {
+                Ok(totals) => self.cached_bytes.store(totals.bytes(), Ordering::Relaxed),
+                Err(e) => {
+                    tracing::error!(error = %crate::Error::from(e).chain(), "mirror: counting the cache failed");
+                    return;
+                }
+            }
+        } else {
+            self.cached_bytes.fetch_add(bytes as i64, Ordering::Relaxed);
+        }
+        let total = self.cached_bytes.load(Ordering::Relaxed);
+        if total as u64 > max {
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let last = self.warned_at.load(Ordering::Relaxed);
+            if now - last >= SIZE_WARNING_EVERY.as_secs() as i64
+                && self.warned_at.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            {
+                tracing::warn!(
+                    cached_bytes = total,
+                    max_bytes = max,
+                    "mirror: the cache is larger than HEXYARD_MIRROR_MAX_BYTES; give it room or raise the limit"
+                );
+            }
+        }
+    }
+
+    /// How many bytes the cache holds, as this process last counted (`None` before it counted).
+    pub fn cached_bytes(&self) -> Option<u64> {
+        u64::try_from(self.cached_bytes.load(Ordering::Relaxed)).ok()
+    }
+}
+
+/// A tarball's ETag: the same as `/repo` gives one, from its outer checksum.
+fn tarball_etag(outer: &[u8; 32]) -> String {
+    let hex: String = outer[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// A tarball matches its signed release: the outer checksum, or for releases the upstream
+/// signed before outer checksums existed, the inner one.
+fn check_tarball(release: &proto::package::Release, body: &[u8], outer: &[u8; 32]) -> Result<(), MirrorError> {
+    match release.outer_checksum.as_deref() {
+        Some(expected) if expected == outer.as_slice() => Ok(()),
+        Some(_) => Err(MirrorError::Upstream("the tarball's checksum differs from the signed one".into())),
+        None => {
+            let limits = hexyard_tarball::Limits::default();
+            let package = hexyard_tarball::read(body, &limits)
+                .map_err(|e| MirrorError::Upstream(format!("the tarball does not read: {e}")))?;
+            if package.inner_checksum.as_slice() == release.inner_checksum.as_slice() {
+                Ok(())
+            } else {
+                Err(MirrorError::Upstream("the tarball's checksum differs from the signed one".into()))
+            }
+        }
+    }
+}
+
+/// What the cache holds and the last `mirror sync`, from the database (shared by replicas).
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub totals: rows::Totals,
+    pub last_sync: Option<rows::Sync>,
+}
+
+pub async fn status(services: &crate::Services) -> crate::Result<Status> {
+    Ok(Status { totals: rows::totals(&services.db).await?, last_sync: rows::last_sync(&services.db).await? })
+}

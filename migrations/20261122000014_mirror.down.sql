@@ -1,0 +1,3 @@
+DROP TABLE mirror_syncs;
+DROP TABLE mirror_tarballs;
+DROP TABLE mirror_resources;
