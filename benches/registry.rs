@@ -9,10 +9,17 @@
 //! 4. what counting downloads costs: wrk against a tarball on the server (counting) and on a
 //!    second server over the same data with `HEXYARD_COUNT_DOWNLOADS=false`, in the same run.
 //!
+//! 5. with `--mirror` (alone): the hex.pm mirror against a stand-in upstream on this machine —
+//!    a cold `mix deps.get` of a 30-package tree through `/mirror` and straight from the
+//!    upstream, 100 concurrent requests for one uncached tarball (upstream requests made), and
+//!    cached resources against nginx serving the same bytes.
+//!
 //! Everything runs on this machine: the server, Postgres, nginx and wrk share its cores.
 
 #[path = "../tests/e2e/support.rs"]
 mod support;
+#[path = "../tests/e2e/upstream.rs"]
+mod upstream;
 
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -27,6 +34,14 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     // only the search latency (after the preload)
     let search_only = std::env::args().any(|a| a == "--search");
+    if std::env::args().any(|a| a == "--mirror") {
+        let lines = bench_mirror();
+        println!("\n== hexyard benchmark: mirror ==");
+        for line in lines {
+            println!("{line}");
+        }
+        return;
+    }
     let large = if quick { 1_000 } else { 10_000 };
     let mut report = Vec::new();
 
@@ -258,20 +273,28 @@ fn compare_counting(server: &Server) -> Vec<String> {
 }
 
 fn compare_reads(server: &Server) -> Vec<String> {
+    against_nginx(
+        server,
+        "/repo",
+        [("/repo/packages/pkg0", "/packages/pkg0"), ("tarball", "/tarballs/pkg0-1.0.0.tar")],
+    )
+}
+
+/// wrk against `server` under `prefix` and against nginx serving the same bytes.
+fn against_nginx(server: &Server, prefix: &str, paths: [(&str, &str); 2]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    std::fs::create_dir_all(root.join("packages")).unwrap();
-    std::fs::create_dir_all(root.join("tarballs")).unwrap();
-    let package = get(&format!("{}/repo/packages/pkg0", server.url), &[]).body;
-    let tar = get(&format!("{}/repo/tarballs/pkg0-1.0.0.tar", server.url), &[]).body;
-    std::fs::write(root.join("packages/pkg0"), &package).unwrap();
-    std::fs::write(root.join("tarballs/pkg0-1.0.0.tar"), &tar).unwrap();
+    for (_, path) in paths {
+        let file = root.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, get(&format!("{}{prefix}{path}", server.url), &[]).body).unwrap();
+    }
     let nginx_port = free_port();
     let _nginx = Nginx::start(dir.path(), &root, nginx_port);
 
     let mut lines = Vec::new();
-    for (what, path) in [("/repo/packages/pkg0", "/packages/pkg0"), ("tarball", "/tarballs/pkg0-1.0.0.tar")] {
-        let ours_url = format!("{}/repo{path}", server.url);
+    for (what, path) in paths {
+        let ours_url = format!("{}{prefix}{path}", server.url);
         let nginx_url = format!("http://127.0.0.1:{nginx_port}{path}");
         assert_eq!(get(&nginx_url, &[]).body, get(&ours_url, &[]).body, "the same bytes");
         let theirs = wrk(&nginx_url);
@@ -339,5 +362,114 @@ impl Drop for Nginx {
         // TERM, not KILL: the master stops its workers on the way out
         let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
+    }
+}
+
+/// The mirror: cold `mix deps.get` through it and straight from the upstream, one upstream
+/// request for 100 concurrent misses, cached reads against nginx.
+fn bench_mirror() -> Vec<String> {
+    // a 30-package tree: p0 depends on p1 and p2, p1 on p3 and p4, …
+    let mut registry = upstream::Registry::new("hexpm");
+    for i in 0..30 {
+        let deps: Vec<(String, &str)> =
+            [2 * i + 1, 2 * i + 2].into_iter().filter(|d| *d < 30).map(|d| (format!("p{d}"), "~> 1.0")).collect();
+        let deps: Vec<(&str, &str)> = deps.iter().map(|(d, r)| (d.as_str(), *r)).collect();
+        registry.release(&format!("p{i}"), "1.0.0", &deps);
+    }
+    let files = registry.files();
+    let upstream = upstream::Upstream::serve(files.clone());
+    let pem = registry.public_key_pem();
+    let env = [("HEXYARD_MIRROR_URL", upstream.url.as_str()), ("HEXYARD_MIRROR_PUBLIC_KEY", pem.as_str())];
+    let mix = BenchMix::new(&pem);
+    let mut lines = Vec::new();
+
+    let (mut straight, mut through) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        straight.push(mix.deps_get(&format!("straight{round}"), &upstream.url));
+        // a new server each round: its cache is cold
+        let server = Server::start_with("bench", &env);
+        through.push(mix.deps_get(&format!("mirror{round}"), &format!("{}/mirror", server.url)));
+        assert_eq!(server_rows(&server), 30, "the mirror cached the whole tree");
+    }
+    straight.sort_by(f64::total_cmp);
+    through.sort_by(f64::total_cmp);
+    lines.push(format!(
+        "cold mix deps.get, 30 packages: through the mirror {:.2} s   straight from the upstream {:.2} s   ratio {:.2} (medians of 3)",
+        through[1],
+        straight[1],
+        through[1] / straight[1]
+    ));
+
+    let server = Server::start_with("bench", &env);
+    upstream.fault("tarballs/p7-1.0.0.tar", Some(upstream::Fault::Slow(Duration::from_millis(200))));
+    let before = upstream.hits("tarballs/p7-1.0.0.tar");
+    let url = format!("{}/mirror/tarballs/p7-1.0.0.tar", server.url);
+    let ok = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..100).map(|_| scope.spawn(|| get(&url, &[]).status == 200)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count()
+    });
+    lines.push(format!(
+        "100 concurrent requests for one uncached tarball: {ok} answered 200, {} upstream request(s)",
+        upstream.hits("tarballs/p7-1.0.0.tar") - before
+    ));
+    lines.extend(against_nginx(
+        &server,
+        "/mirror",
+        [("/mirror/packages/p0", "/packages/p0"), ("mirror tarball", "/tarballs/p0-1.0.0.tar")],
+    ));
+    lines
+}
+
+fn server_rows(server: &Server) -> usize {
+    server.psql("SELECT count(*) FROM mirror_tarballs").trim().parse().unwrap()
+}
+
+/// mix with the Hex archive, trusting the stand-in upstream's key for `hexpm`.
+struct BenchMix {
+    home: tempfile::TempDir,
+}
+
+impl BenchMix {
+    fn new(pem: &str) -> BenchMix {
+        let mix = BenchMix { home: tempfile::tempdir().unwrap() };
+        let archive = support::fixtures().join("../clients/hex-2.5.1.ez");
+        let out = mix.command(mix.home.path()).arg("archive.install").arg(&archive).arg("--force").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let key = mix.home.path().join("upstream.pem");
+        std::fs::write(&key, pem).unwrap();
+        let out = mix.command(mix.home.path()).args(["hex.repo", "set", "hexpm", "--public-key"]).arg(&key).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        mix
+    }
+
+    fn command(&self, dir: &std::path::Path) -> Command {
+        let mut command = Command::new("mix");
+        let home = self.home.path();
+        command
+            .current_dir(dir)
+            .env("MIX_HOME", home.join("mix"))
+            .env("HEX_HOME", home.join("hex"))
+            .env("HOME", home)
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    /// Seconds a cold `mix deps.get` of p0 (and so all 30) takes from `repo_url`.
+    fn deps_get(&self, project: &str, repo_url: &str) -> f64 {
+        let _ = std::fs::remove_dir_all(self.home.path().join("hex/packages"));
+        let _ = std::fs::remove_dir_all(self.home.path().join("hex/cache.ets"));
+        let dir = self.home.path().join(project);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("mix.exs"),
+            "defmodule App.MixProject do\n  use Mix.Project\n  def project, do: [app: :app, version: \"0.1.0\", deps: [{:p0, \"~> 1.0\"}]]\nend\n",
+        )
+        .unwrap();
+        let started = Instant::now();
+        let out = self.command(&dir).arg("deps.get").env("HEX_MIRROR", repo_url).output().unwrap();
+        let took = started.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(dir.join("deps/p29/src/p29.erl").exists(), "the whole tree was fetched");
+        took
     }
 }
