@@ -273,11 +273,7 @@ fn compare_counting(server: &Server) -> Vec<String> {
 }
 
 fn compare_reads(server: &Server) -> Vec<String> {
-    against_nginx(
-        server,
-        "/repo",
-        [("/repo/packages/pkg0", "/packages/pkg0"), ("tarball", "/tarballs/pkg0-1.0.0.tar")],
-    )
+    against_nginx(server, "/repo", [("/repo/packages/pkg0", "/packages/pkg0"), ("tarball", "/tarballs/pkg0-1.0.0.tar")])
 }
 
 /// wrk against `server` under `prefix` and against nginx serving the same bytes.
@@ -437,7 +433,8 @@ impl BenchMix {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let key = mix.home.path().join("upstream.pem");
         std::fs::write(&key, pem).unwrap();
-        let out = mix.command(mix.home.path()).args(["hex.repo", "set", "hexpm", "--public-key"]).arg(&key).output().unwrap();
+        let out =
+            mix.command(mix.home.path()).args(["hex.repo", "set", "hexpm", "--public-key"]).arg(&key).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         mix
     }
@@ -468,7 +465,12 @@ impl BenchMix {
         let started = Instant::now();
         let out = self.command(&dir).arg("deps.get").env("HEX_MIRROR", repo_url).output().unwrap();
         let took = started.elapsed().as_secs_f64();
-        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(dir.join("deps/p29/src/p29.erl").exists(), "the whole tree was fetched");
         took
     }

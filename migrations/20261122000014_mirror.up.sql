@@ -6,18 +6,20 @@
 -- signature, and docs tarballs: revalidated with the upstream after an age.
 CREATE TABLE mirror_resources (
     path text PRIMARY KEY,
-    sha256 bytea NOT NULL,
+    sha256 bytea NOT NULL CHECK (octet_length(sha256) = 32),
     size bigint NOT NULL,
     upstream_etag text,
     fetched_at timestamptz NOT NULL,
     checked_at timestamptz NOT NULL
 );
+-- whether a replaced body is still held by another path
+CREATE INDEX mirror_resources_sha256 ON mirror_resources (sha256);
 
 -- Package tarballs, immutable once cached (their checksum is the signed one).
 CREATE TABLE mirror_tarballs (
     package text NOT NULL,
     version text NOT NULL,
-    outer_checksum bytea NOT NULL,
+    outer_checksum bytea NOT NULL CHECK (octet_length(outer_checksum) = 32),
     size bigint NOT NULL,
     fetched_at timestamptz NOT NULL,
     PRIMARY KEY (package, version)

@@ -289,3 +289,54 @@ fn the_mirror_can_require_a_key_or_be_off() {
     let off = server.restart_with(&[("HEXYARD_MIRROR", "off")]);
     assert_eq!(get(&format!("{}/mirror/packages/gamma", off.url), &[]).status, 404);
 }
+
+#[test]
+fn replicas_share_the_cache_and_revalidate_by_etag() {
+    let (registry, alpha, _) = registry();
+    let upstream = Upstream::serve(registry.files());
+    let server = mirror_server(&registry, &upstream, &[("HEXYARD_MIRROR_MAX_AGE_SECONDS", "1")]);
+    let tarball = |server: &Server| get(&format!("{}/mirror/tarballs/alpha-0.2.0.tar", server.url), &[]);
+    assert_eq!(tarball(&server).body, alpha);
+    let replica = server.replica();
+    let from_replica = tarball(&replica);
+    assert_eq!((from_replica.status, &from_replica.body), (200, &alpha));
+    assert_eq!(upstream.hits("tarballs/alpha-0.2.0.tar"), 1, "the replica served the shared cache");
+
+    // past its age the package resource is revalidated with the upstream's ETag: a 304 keeps
+    // the body and moves only the check time
+    let before = upstream.hits("packages/alpha");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(get(&format!("{}/mirror/packages/alpha", server.url), &[]).status, 200);
+    assert_eq!(upstream.hits("packages/alpha"), before + 1);
+    let moved = server.psql("SELECT checked_at > fetched_at FROM mirror_resources WHERE path = 'packages/alpha'");
+    assert_eq!(moved.trim(), "t");
+
+    // a package the upstream does not have is asked for once a minute, not on every request
+    for _ in 0..3 {
+        assert_eq!(get(&format!("{}/mirror/packages/nope", server.url), &[]).status, 404);
+    }
+    assert_eq!(upstream.hits("packages/nope"), 1);
+}
+
+#[test]
+fn a_tarball_replaced_upstream_is_fetched_again() {
+    let (mut registry, alpha, _) = registry();
+    let upstream = Upstream::serve(registry.files());
+    let server = mirror_server(&registry, &upstream, &[("HEXYARD_MIRROR_MAX_AGE_SECONDS", "1")]);
+    let tarball = || get(&format!("{}/mirror/tarballs/alpha-0.2.0.tar", server.url), &[]);
+    assert_eq!(tarball().body, alpha);
+
+    // hex.pm lets a release be replaced within its first hour
+    let replaced = tarball_with("alpha", "0.2.0", &[("beta", "~> 1.0", None)], |m| {
+        m.description = Some("Replaced".into());
+    });
+    assert_ne!(replaced, alpha);
+    registry.replace("alpha", "0.2.0", replaced.clone());
+    upstream.replace_all(registry.files());
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(get(&format!("{}/mirror/packages/alpha", server.url), &[]).status, 200);
+    let fresh = tarball();
+    assert_eq!((fresh.status, &fresh.body), (200, &replaced), "the signed checksum changed: fetched again");
+    let stored = server.psql("SELECT encode(outer_checksum, 'hex') FROM mirror_tarballs WHERE package = 'alpha'");
+    assert_eq!(stored.trim(), hex_lower(&replaced));
+}

@@ -63,6 +63,13 @@ impl Registry {
         tarball
     }
 
+    /// Replaces a release's tarball, as `mix hex.publish --replace` does on hex.pm.
+    pub fn replace(&mut self, name: &str, version: &str, tarball: Vec<u8>) {
+        let releases = self.packages.get_mut(name).unwrap();
+        let release = releases.iter_mut().find(|(v, _, _)| v == version).unwrap();
+        release.1 = tarball;
+    }
+
     /// Every file of the repository, signed with `key` (which may differ from `self.key`, for
     /// a forged one) as repository `name`.
     pub fn files_signed(&self, key: &SigningKey, name: &str) -> HashMap<String, Vec<u8>> {

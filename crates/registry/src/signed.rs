@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 
-use flate2::{Compression, GzBuilder, read::GzDecoder};
+use flate2::{Compression, GzBuilder, bufread::GzDecoder};
 use prost::Message;
 
 use crate::proto;
@@ -43,15 +43,21 @@ pub fn sign_and_gzip(message: &impl Message, key: &SigningKey) -> Vec<u8> {
     gz.finish().expect("writing to a Vec cannot fail")
 }
 
-/// Gunzips, decodes the envelope and verifies it; returns the payload bytes.
+/// Gunzips, decodes the envelope and verifies it; returns the payload bytes. The gzip stream
+/// must end where the bytes end: anything after it (another gzip member a client's gunzip might
+/// decode too) would be served unverified.
 pub fn verified_payload(gzipped: &[u8], key: &VerifyingKey) -> Result<Vec<u8>, RegistryError> {
     let mut bytes = Vec::new();
-    GzDecoder::new(gzipped)
+    let mut decoder = GzDecoder::new(gzipped);
+    (&mut decoder)
         .take(MAX_RESOURCE_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| RegistryError::Gzip(e.to_string()))?;
     if bytes.len() as u64 > MAX_RESOURCE_SIZE {
         return Err(RegistryError::TooLarge);
+    }
+    if !decoder.into_inner().is_empty() {
+        return Err(RegistryError::Gzip("bytes after the end of the gzip stream".into()));
     }
     let signed = proto::signed::Signed::decode(bytes.as_slice()).map_err(|e| RegistryError::Protobuf(e.to_string()))?;
     let signature = signed.signature.ok_or(RegistryError::MissingSignature)?;
@@ -108,4 +114,20 @@ pub fn decode_package(
         return Err(RegistryError::WrongName { expected: name.to_owned(), found: package.name });
     }
     Ok(package)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_after_the_gzip_stream_are_refused() {
+        let key = SigningKey::generate().unwrap();
+        let names = crate::build::names("hexpm", &[]);
+        let mut body = sign_and_gzip(&names, &key);
+        assert!(decode_names(&body, key.verifying_key(), "hexpm").is_ok());
+        // a second member, itself signed, appended
+        body.extend_from_slice(&sign_and_gzip(&names, &key));
+        assert!(matches!(decode_names(&body, key.verifying_key(), "hexpm"), Err(RegistryError::Gzip(_))));
+    }
 }

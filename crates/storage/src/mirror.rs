@@ -105,11 +105,14 @@ pub async fn tarball(db: impl PgExecutor<'_>, package: &str, version: &str) -> R
         .await?)
 }
 
-/// Records a cached tarball; a tarball cached before (by another replica) is kept as it is.
+/// Records a cached tarball (replacing the record of one the upstream has since replaced).
 pub async fn put_tarball(db: impl PgExecutor<'_>, row: &Tarball) -> Result<()> {
     sqlx::query(
         "INSERT INTO mirror_tarballs (package, version, outer_checksum, size, fetched_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (package, version) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (package, version) DO UPDATE SET outer_checksum = EXCLUDED.outer_checksum,
+             size = EXCLUDED.size, fetched_at = EXCLUDED.fetched_at
+         WHERE mirror_tarballs.outer_checksum <> EXCLUDED.outer_checksum",
     )
     .bind(&row.package)
     .bind(&row.version)

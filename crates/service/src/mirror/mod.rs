@@ -17,7 +17,7 @@ mod upstream;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bytes::Bytes;
@@ -233,15 +233,28 @@ pub struct Mirror {
     blobs: BlobStore,
     resources: BudgetCache<Arc<Cached>>,
     tarballs: BlobCache,
-    /// `NAME-VERSION` → outer checksum of the cached tarballs seen by this process.
-    tarball_index: RwLock<HashMap<String, [u8; 32]>>,
-    resource_flights: Flights<Result<Arc<Cached>, MirrorError>>,
-    tarball_flights: Flights<Result<Served, MirrorError>>,
+    /// `NAME-VERSION` → outer checksum and fetch time of the cached tarballs this process has
+    /// checked against the signed release; a package's entries go when its resource changes.
+    tarball_index: RwLock<HashMap<String, ([u8; 32], OffsetDateTime)>>,
+    resource_flights: Flights<Arc<Cached>>,
+    tarball_flights: Flights<Served>,
+    /// Paths the upstream said it does not have, and when: asked again only after a while.
+    missing: RwLock<HashMap<String, Instant>>,
+    /// Packages whose resource was last revalidated out of turn (a release newer than the
+    /// cache), and when: at most once per [`FORCED_EVERY`].
+    forced: RwLock<HashMap<String, Instant>>,
     pub stats: MirrorStats,
     /// What the cache holds, as far as this process knows (-1: not counted yet).
     cached_bytes: AtomicI64,
     warned_at: AtomicI64,
 }
+
+/// How long a 404 from the upstream is remembered.
+const MISSING_FOR: Duration = Duration::from_secs(60);
+/// How often a package's resource may be revalidated before its age is up.
+const FORCED_EVERY: Duration = Duration::from_secs(30);
+/// Remembered 404s and forced revalidations kept at most (then forgotten at once).
+const REMEMBERED: usize = 100_000;
 
 impl std::fmt::Debug for Mirror {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -266,6 +279,8 @@ impl Mirror {
             tarball_index: RwLock::default(),
             resource_flights: Flights::new(),
             tarball_flights: Flights::new(),
+            missing: RwLock::default(),
+            forced: RwLock::default(),
             stats: MirrorStats::default(),
             cached_bytes: AtomicI64::new(-1),
             warned_at: AtomicI64::new(0),
@@ -300,27 +315,29 @@ impl Mirror {
             // docs only of releases the signed package resource names
             self.signed_release(name, version).await?;
         }
-        let cached = self.resource_cached(path).await?;
-        self.resource_from(path, kind, cached, false).await.map(|(served, _)| served)
+        let cached = self.resource_cached(path, &kind).await?;
+        self.resource_from(path, kind, cached, false).await
     }
 
-    /// The cached entry, else a fresh or revalidated one. `force` revalidates even a fresh
-    /// entry. Also says whether the upstream was asked.
+    /// The cached entry if fresh (or offline), else a revalidated or new one; the cached one,
+    /// stale, when the upstream fails. `force` revalidates even a fresh entry.
     async fn resource_from(
         self: &Arc<Self>,
         path: &str,
         kind: Kind,
         cached: Option<Arc<Cached>>,
         force: bool,
-    ) -> Result<(Served, bool), MirrorError> {
+    ) -> Result<Served, MirrorError> {
         if let Some(c) = &cached {
             let fresh = OffsetDateTime::now_utc() - c.checked_at < self.settings.max_age;
             if self.settings.offline || (fresh && !force) {
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok((c.served(false), false));
+                return Ok(c.served(false));
             }
         } else if self.settings.offline {
             return Err(MirrorError::NotCached(path.to_owned()));
+        } else if self.recently_missing(path) {
+            return Err(MirrorError::NotFound);
         }
         let mirror = self.clone();
         let (owned_path, previous) = (path.to_owned(), cached.clone());
@@ -329,28 +346,51 @@ impl Mirror {
             .join(path, move || async move { mirror.refresh(&owned_path, kind, previous).await })
             .await;
         match (outcome, cached) {
-            (Ok(fresh), _) => Ok((fresh.served(false), true)),
-            (Err(MirrorError::NotFound), _) => Err(MirrorError::NotFound),
+            (Ok(fresh), _) => Ok(fresh.served(false)),
+            (Err(MirrorError::NotFound), None) => {
+                self.remember(&self.missing, path);
+                Err(MirrorError::NotFound)
+            }
             (Err(e), Some(stale)) => {
+                // a 404 or 403 for what was there is more likely a CDN or bucket hiccup than a
+                // package gone: hex.pm does not remove packages
                 self.stats.stale.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(path, error = %e, "mirror: the upstream failed, serving the cached copy");
-                Ok((stale.served(true), true))
+                Ok(stale.served(true))
             }
             (Err(e), None) => Err(e),
         }
     }
 
-    /// The cached entry of `path`: from memory, else from the database and the blob store.
-    async fn resource_cached(&self, path: &str) -> Result<Option<Arc<Cached>>, MirrorError> {
+    fn recently_missing(&self, path: &str) -> bool {
+        self.missing.read().expect("missing lock").get(path).is_some_and(|at| at.elapsed() < MISSING_FOR)
+    }
+
+    fn remember(&self, map: &RwLock<HashMap<String, Instant>>, key: &str) {
+        let mut map = map.write().expect("mirror lock");
+        if map.len() >= REMEMBERED {
+            map.clear();
+        }
+        map.insert(key.to_owned(), Instant::now());
+    }
+
+    /// The cached entry of `path`: from memory, else from the database and the blob store,
+    /// checked again (a body cached from another upstream, or damaged at rest, is a miss).
+    async fn resource_cached(&self, path: &str, kind: &Kind) -> Result<Option<Arc<Cached>>, MirrorError> {
         if let Some(c) = self.resources.get(path.as_bytes()) {
             return Ok(Some(c));
         }
         let Some(row) = rows::resource(&self.db, path).await? else { return Ok(None) };
-        let Some(body) = self.blobs.get(&rows::resource_key(&row.sha256)).await? else {
-            tracing::error!(path, "mirror: a cached resource's blob is missing; fetching it again");
+        let Ok(sha256) = <[u8; 32]>::try_from(row.sha256.as_slice()) else { return Ok(None) };
+        let Some(body) = self.blobs.get(&rows::resource_key(&sha256)).await? else {
+            // replaced by another replica since the row was read, or lost: fetched again
+            tracing::info!(path, "mirror: a cached resource's blob is gone; fetching it again");
             return Ok(None);
         };
-        let Ok(sha256) = <[u8; 32]>::try_from(row.sha256.as_slice()) else { return Ok(None) };
+        if let Err(e) = self.check_signed(kind, &body) {
+            tracing::warn!(path, error = %e, "mirror: a cached resource does not verify; fetching it again");
+            return Ok(None);
+        }
         let cached = Arc::new(Cached {
             etag: crate::registry::etag_of(&body),
             body,
@@ -410,10 +450,13 @@ impl Mirror {
             fetched_at: now,
             checked_at: now,
         };
-        if let Some(old) = rows::put_resource(&self.db, &row).await?
-            && !rows::resource_body_used(&self.db, &old).await?
-        {
-            self.blobs.delete(&rows::resource_key(&old)).await?;
+        if let Some(old) = rows::put_resource(&self.db, &row).await? {
+            self.forget_body(&old).await;
+        }
+        if let Kind::Package(name) = &kind {
+            // its releases may have changed (a replaced tarball): check cached ones again
+            let prefix = format!("{name}-");
+            self.tarball_index.write().expect("index lock").retain(|stem, _| !stem.starts_with(&prefix));
         }
         self.stats.fetches.fetch_add(1, Ordering::Relaxed);
         self.grew(body.len()).await;
@@ -430,6 +473,21 @@ impl Mirror {
         Ok(cached)
     }
 
+    /// Deletes a replaced body once no resource holds it. A replica that read the old row just
+    /// before finds the blob gone and fetches again; a failed delete only leaves a stray blob.
+    async fn forget_body(&self, sha256: &[u8]) {
+        let outcome = async {
+            if !rows::resource_body_used(&self.db, sha256).await? {
+                self.blobs.delete(&rows::resource_key(sha256)).await?;
+            }
+            Ok::<_, hexyard_storage::StorageError>(())
+        }
+        .await;
+        if let Err(e) = outcome {
+            tracing::warn!(error = %crate::Error::from(e).chain(), "mirror: deleting a replaced body failed");
+        }
+    }
+
     fn upstream_failed(&self, path: &str, e: &MirrorError) {
         if matches!(e, MirrorError::Upstream(_) | MirrorError::Timeout(_)) {
             self.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
@@ -437,14 +495,25 @@ impl Mirror {
         }
     }
 
-    /// Checks a body from the upstream before it is kept.
-    async fn verify(&self, kind: &Kind, body: &[u8]) -> Result<(), MirrorError> {
+    /// The checks a stored body of a registry resource or docs tarball passes again on load.
+    fn check_signed(&self, kind: &Kind, body: &[u8]) -> Result<(), MirrorError> {
         let repo = &self.settings.repository;
         let bad = |e: hexyard_registry::RegistryError| MirrorError::Upstream(format!("does not verify: {e}"));
         match kind {
             Kind::Names => hexyard_registry::decode_names(body, &self.key, repo).map(drop).map_err(bad),
             Kind::Versions => hexyard_registry::decode_versions(body, &self.key, repo).map(drop).map_err(bad),
             Kind::Package(name) => hexyard_registry::decode_package(body, &self.key, repo, name).map(drop).map_err(bad),
+            // docs are not signed: the release they belong to is checked before the fetch
+            Kind::Docs(..) if body.starts_with(&[0x1f, 0x8b]) => Ok(()),
+            Kind::Docs(..) => Err(MirrorError::Upstream("a docs tarball that is not gzip".into())),
+            // checked with their signature when served
+            Kind::Installs | Kind::InstallsSignature => Ok(()),
+        }
+    }
+
+    /// Checks a body from the upstream before it is kept.
+    async fn verify(&self, kind: &Kind, body: &[u8]) -> Result<(), MirrorError> {
+        match kind {
             Kind::Installs => {
                 // the signature comes with it: fetched now, it is checked against this body
                 let answer = self.upstream.get(INSTALLS_SIGNATURE, None, 64 * 1024).await?;
@@ -454,18 +523,9 @@ impl Mirror {
                 self.verify_installs(body, &signature)?;
                 self.store_installs_signature(signature, etag).await
             }
-            Kind::InstallsSignature => {
-                // served only as fetched with the CSV it signs
-                Err(MirrorError::NotFound)
-            }
-            Kind::Docs(..) => {
-                // docs are not signed: the release they belong to was checked before the fetch
-                if body.starts_with(&[0x1f, 0x8b]) {
-                    Ok(())
-                } else {
-                    Err(MirrorError::Upstream("a docs tarball that is not gzip".into()))
-                }
-            }
+            // served only as fetched with the CSV it signs
+            Kind::InstallsSignature => Err(MirrorError::NotFound),
+            other => self.check_signed(other, body),
         }
     }
 
@@ -493,7 +553,9 @@ impl Mirror {
             fetched_at: now,
             checked_at: now,
         };
-        rows::put_resource(&self.db, &row).await?;
+        if let Some(old) = rows::put_resource(&self.db, &row).await? {
+            self.forget_body(&old).await;
+        }
         let cached = Cached {
             etag: crate::registry::etag_of(&signature),
             body: signature,
@@ -506,13 +568,24 @@ impl Mirror {
         Ok(())
     }
 
-    /// The installs CSV's signature: the one fetched with the cached CSV (fetching the CSV
-    /// first when needed), so the two always match.
+    /// The installs CSV's signature, always one that verifies the CSV served: when the two
+    /// cached copies do not match (a replica replaced one), the pair is fetched again.
     async fn installs_signature(self: &Arc<Self>) -> Result<Served, MirrorError> {
-        Box::pin(self.resource(INSTALLS_CSV)).await?;
-        match self.resource_cached(INSTALLS_SIGNATURE).await? {
-            Some(c) => Ok(c.served(false)),
-            None => Err(MirrorError::NotFound),
+        let csv = Box::pin(self.resource(INSTALLS_CSV)).await?;
+        let signature = self.resource_cached(INSTALLS_SIGNATURE, &Kind::InstallsSignature).await?;
+        if let Some(signature) = signature
+            && self.verify_installs(&csv.body, &signature.body).is_ok()
+        {
+            return Ok(signature.served(csv.stale));
+        }
+        if self.settings.offline {
+            return Err(MirrorError::NotCached(INSTALLS_SIGNATURE.to_owned()));
+        }
+        let cached = self.resource_cached(INSTALLS_CSV, &Kind::Installs).await?;
+        let csv = self.resource_from(INSTALLS_CSV, Kind::Installs, cached, true).await?;
+        match self.resource_cached(INSTALLS_SIGNATURE, &Kind::InstallsSignature).await? {
+            Some(signature) if self.verify_installs(&csv.body, &signature.body).is_ok() => Ok(signature.served(false)),
+            _ => Err(MirrorError::Upstream("the installs CSV and its signature do not match".into())),
         }
     }
 
@@ -521,8 +594,8 @@ impl Mirror {
     pub async fn package(self: &Arc<Self>, name: &str, force: bool) -> Result<proto::package::Package, MirrorError> {
         let path = format!("packages/{name}");
         let Some(kind) = Kind::of(&path) else { return Err(MirrorError::NotFound) };
-        let cached = self.resource_cached(&path).await?;
-        let (served, _) = self.resource_from(&path, kind, cached, force).await?;
+        let cached = self.resource_cached(&path, &kind).await?;
+        let served = self.resource_from(&path, kind, cached, force).await?;
         hexyard_registry::decode_package(&served.body, &self.key, &self.settings.repository, name)
             .map_err(|e| MirrorError::Internal(format!("a cached {path} does not verify: {e}")))
     }
@@ -559,14 +632,25 @@ impl Mirror {
         Ok(rows::tarball(&self.db, name, version).await?.is_some())
     }
 
-    async fn tarball_cached(&self, name: &str, version: &Version, stem: &str) -> Result<Option<Served>, MirrorError> {
+    /// The cached tarball, if it is still the one the signed release names.
+    async fn tarball_cached(
+        self: &Arc<Self>,
+        name: &str,
+        version: &Version,
+        stem: &str,
+    ) -> Result<Option<Served>, MirrorError> {
         let known = self.tarball_index.read().expect("index lock").get(stem).copied();
         let (checksum, fetched_at) = match known {
-            Some(checksum) => (checksum, None),
+            Some(known) => known,
             None => {
                 let Some(row) = rows::tarball(&self.db, name, &version.to_string()).await? else { return Ok(None) };
                 let Ok(checksum) = <[u8; 32]>::try_from(row.outer_checksum.as_slice()) else { return Ok(None) };
-                (checksum, Some(row.fetched_at))
+                let release = self.signed_release(name, version).await?;
+                if release.outer_checksum.as_deref().is_some_and(|signed| signed != checksum.as_slice()) {
+                    tracing::info!(tarball = stem, "mirror: the upstream replaced a cached tarball; fetching it again");
+                    return Ok(None);
+                }
+                (checksum, row.fetched_at)
             }
         };
         let body = match self.tarballs.get(&checksum) {
@@ -581,13 +665,10 @@ impl Mirror {
                 body
             }
         };
-        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), checksum);
-        Ok(Some(Served {
-            body,
-            etag: tarball_etag(&checksum),
-            fetched_at: fetched_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            stale: false,
-        }))
+        if known.is_none() {
+            self.tarball_index.write().expect("index lock").insert(stem.to_owned(), (checksum, fetched_at));
+        }
+        Ok(Some(Served { body, etag: tarball_etag(&checksum), fetched_at, stale: false }))
     }
 
     async fn fetch_tarball(self: &Arc<Self>, name: &str, version: &Version, stem: &str) -> Result<Served, MirrorError> {
@@ -611,8 +692,19 @@ impl Mirror {
         self.stats.bytes_fetched.fetch_add(body.len() as u64, Ordering::Relaxed);
         let outer: [u8; 32] = Sha256::digest(&body).into();
         if let Err(e) = check_tarball(&release, &body, &outer) {
-            self.upstream_failed(&path, &e);
-            return Err(e);
+            // a tarball replaced upstream since the package resource was cached: check it
+            // against a fresh one before refusing it
+            let fresh = match self.forced_release(name, version).await {
+                Some(Ok(fresh)) => fresh,
+                _ => {
+                    self.upstream_failed(&path, &e);
+                    return Err(e);
+                }
+            };
+            if let Err(e) = check_tarball(&fresh, &body, &outer) {
+                self.upstream_failed(&path, &e);
+                return Err(e);
+            }
         }
         self.blobs.put(&rows::tarball_key(&outer), body.clone()).await?;
         let now = OffsetDateTime::now_utc();
@@ -628,7 +720,7 @@ impl Mirror {
         self.grew(body.len()).await;
         tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
         self.tarballs.insert(&outer, body.clone());
-        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), outer);
+        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), (outer, now));
         Ok(Served { body, etag: tarball_etag(&outer), fetched_at: now, stale: false })
     }
 
@@ -639,13 +731,28 @@ impl Mirror {
         name: &str,
         version: &Version,
     ) -> Result<proto::package::Release, MirrorError> {
-        let find = |package: proto::package::Package| {
-            package.releases.into_iter().find(|r| Version::parse(&r.version).ok().as_ref() == Some(version))
-        };
-        if let Some(release) = find(self.package(name, false).await?) {
+        if let Some(release) = find_release(self.package(name, false).await?, version) {
             return Ok(release);
         }
-        find(self.package(name, true).await?).ok_or(MirrorError::NotFound)
+        match self.forced_release(name, version).await {
+            Some(found) => found,
+            None => Err(MirrorError::NotFound),
+        }
+    }
+
+    /// The release from a package resource revalidated now, unless that was done for this
+    /// package within [`FORCED_EVERY`] (or the mirror is offline): `None` then.
+    async fn forced_release(
+        self: &Arc<Self>,
+        name: &str,
+        version: &Version,
+    ) -> Option<Result<proto::package::Release, MirrorError>> {
+        let recent = self.forced.read().expect("forced lock").get(name).is_some_and(|at| at.elapsed() < FORCED_EVERY);
+        if recent || self.settings.offline {
+            return None;
+        }
+        self.remember(&self.forced, name);
+        Some(self.package(name, true).await.and_then(|p| find_release(p, version).ok_or(MirrorError::NotFound)))
     }
 
     /// Counts new bytes into the cache size, and warns when it is past the limit.
@@ -682,6 +789,10 @@ impl Mirror {
     pub fn cached_bytes(&self) -> Option<u64> {
         u64::try_from(self.cached_bytes.load(Ordering::Relaxed)).ok()
     }
+}
+
+fn find_release(package: proto::package::Package, version: &Version) -> Option<proto::package::Release> {
+    package.releases.into_iter().find(|r| Version::parse(&r.version).ok().as_ref() == Some(version))
 }
 
 /// A tarball's ETag: the same as `/repo` gives one, from its outer checksum.

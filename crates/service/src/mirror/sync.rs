@@ -149,10 +149,10 @@ pub async fn sync(mirror: &Arc<Mirror>, request: &SyncRequest, progress: &dyn Pr
     let mut missing = Vec::new();
     for (name, version) in wanted {
         report.tarballs += 1;
-        if mirror.has_tarball(&name, &version).await.map_err(|e| crate::Error::internal("mirror sync", e))? {
-            report.cached += 1;
-        } else {
-            missing.push(format!("{name}-{version}"));
+        match mirror.has_tarball(&name, &version).await {
+            Ok(true) => report.cached += 1,
+            Ok(false) => missing.push(format!("{name}-{version}")),
+            Err(e) => report.failures.push((format!("tarballs/{name}-{version}.tar"), e.to_string())),
         }
     }
     progress.planned(report.tarballs, report.cached);

@@ -21,10 +21,14 @@ pub(crate) enum Answer {
     Missing,
 }
 
+/// Upstream requests at once: each may buffer a large body.
+const CONCURRENT: usize = 32;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Upstream {
     client: reqwest::Client,
     base: String,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Upstream {
@@ -37,7 +41,8 @@ impl Upstream {
             .user_agent(concat!("hexyard/", env!("CARGO_PKG_VERSION"), " (mirror)"))
             .build()
             .map_err(|e| MirrorError::Internal(format!("setting up the upstream client: {e}")))?;
-        Ok(Upstream { client, base: base.trim_end_matches('/').to_owned() })
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
+        Ok(Upstream { client, base: base.trim_end_matches('/').to_owned(), permits })
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
@@ -46,6 +51,7 @@ impl Upstream {
 
     /// GETs `path`, with `If-None-Match: etag` when given; a body over `limit` bytes fails.
     pub(crate) async fn get(&self, path: &str, etag: Option<&str>, limit: usize) -> Result<Answer, MirrorError> {
+        let _permit = self.permits.acquire().await.map_err(|e| MirrorError::Internal(e.to_string()))?;
         let url = self.url(path);
         let mut request = self.client.get(&url).header(USER_AGENT, concat!("hexyard/", env!("CARGO_PKG_VERSION")));
         if let Some(etag) = etag {
