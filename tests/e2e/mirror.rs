@@ -94,15 +94,14 @@ fn mix_fetches_through_the_mirror_verified_also_after_the_upstream_stops() {
     assert!(server.log().contains("serving the cached copy"), "{}", server.log());
 }
 
-#[test]
-fn rebar3_fetches_through_the_mirror_with_hex_cdn() {
-    let (registry, alpha, beta) = registry();
-    let upstream = Upstream::serve(registry.files());
-    let server = mirror_server(&registry, &upstream, &[]);
+/// `rebar3 get-deps` of alpha with `HEX_CDN` pointing at the mirror, rebar3's `hexpm` entry
+/// trusting the test key (and sending `repo_key` when given): the project dir and the output.
+fn rebar3_get_deps(registry: &Registry, server: &Server, repo_key: Option<&str>) -> (tempfile::TempDir, String) {
     let project = tempfile::tempdir().unwrap();
-    // rebar3's own hexpm entry, with the test key in place of hex.pm's
+    let key = repo_key.map(|k| format!(", repo_key => {}", erl_bin(k))).unwrap_or_default();
     let config = format!(
-        "{{deps, [{{alpha, \"~> 0.2\"}}]}}.\n{{hex, [{{repos, [#{{name => <<\"hexpm\">>, repo_public_key => {}}}]}}]}}.\n",
+        "{{deps, [{{alpha, \"~> 0.2\"}}]}}.\n\
+         {{hex, [{{repos, [#{{name => <<\"hexpm\">>, repo_public_key => {}{key}}}]}}]}}.\n",
         erl_bin(&registry.public_key_pem())
     );
     std::fs::write(project.path().join("rebar.config"), config).unwrap();
@@ -115,10 +114,19 @@ fn rebar3_fetches_through_the_mirror_with_hex_cdn() {
         .env("HEX_CDN", format!("{}/mirror", server.url))
         .output()
         .expect("rebar3 is needed: apt-get install rebar3 (scripts/test does)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}\n{}", String::from_utf8_lossy(&out.stderr), server.log());
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{printed}\n{}", server.log());
+    (project, printed)
+}
+
+#[test]
+fn rebar3_fetches_through_the_mirror_with_hex_cdn() {
+    let (registry, alpha, beta) = registry();
+    let upstream = Upstream::serve(registry.files());
+    let server = mirror_server(&registry, &upstream, &[]);
+    let (project, printed) = rebar3_get_deps(&registry, &server, None);
     for dep in ["alpha", "beta"] {
-        assert!(project.path().join("_build/default/lib").join(dep).join("src").exists(), "{dep}: {stdout}");
+        assert!(project.path().join("_build/default/lib").join(dep).join("src").exists(), "{dep}: {printed}");
     }
     let lock = std::fs::read_to_string(project.path().join("rebar.lock")).unwrap();
     for tarball in [&alpha, &beta] {
@@ -285,6 +293,24 @@ fn the_mirror_can_require_a_key_or_be_off() {
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(ok.header("cache-control"), Some("private, max-age=60"));
     assert_eq!(upstream.hits("packages/gamma"), 1, "refused requests never reach the upstream");
+
+    // mix sends the key to a trusted mirror, after exchanging it at HEX_API_URL for a token
+    // with the `repositories` scope (so the key needs that permission)
+    let ci_key = server.user_with_key("mixci", &["repositories"]);
+    let mix = mix_trusting(&registry);
+    let app = mix.project("app", APP);
+    let mirror = format!("{}/mirror", server.url);
+    let api = server.api("");
+    let env = [("HEX_TRUSTED_MIRROR", mirror.as_str()), ("HEX_REPOS_KEY", ci_key.as_str()), ("HEX_API_URL", &api)];
+    let out = mix.run(&app, &["deps.get"], &env);
+    assert!(out.status.success() && app.join("deps/beta/src/beta.erl").exists(), "{}\n{}", text(&out), server.log());
+    // rebar3 sends the repo_key of its hexpm entry
+    let (project, printed) = rebar3_get_deps(&registry, &server, Some(&mirror_key));
+    assert!(project.path().join("_build/default/lib/beta/src").exists(), "{printed}");
+    let untrusted = mix.project("untrusted", APP);
+    let _ = std::fs::remove_dir_all(mix.home.path().join("hex/packages"));
+    let refused = mix.run(&untrusted, &["deps.get"], &[("HEX_MIRROR", mirror.as_str())]);
+    assert!(!untrusted.join("deps/alpha").exists(), "{}", text(&refused));
 
     let off = server.restart_with(&[("HEXYARD_MIRROR", "off")]);
     assert_eq!(get(&format!("{}/mirror/packages/gamma", off.url), &[]).status, 404);
