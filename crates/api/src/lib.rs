@@ -36,8 +36,9 @@ pub fn app(
         .app_data(services)
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(e.to_string()).into()))
-        .configure(pages)
+        // the machine routes first: clients' fetches are matched before the pages' patterns
         .configure(routes::configure)
+        .configure(pages)
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(media::negotiate_errors))
         .wrap(NormalizePath::new(TrailingSlash::MergeOnly))

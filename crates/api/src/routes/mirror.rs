@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HttpDate};
-use actix_web::web::{get, resource};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use hexyard_service::mirror::{Mirror, MirrorError, Served};
 use hexyard_service::{Services, authz};
@@ -14,14 +13,27 @@ use hexyard_service::{Services, authz};
 use crate::media::if_none_match;
 use crate::principal::{authenticate, origin};
 
+/// One handler for the whole scope, dispatching on the path itself: no route patterns to match
+/// on the hot path (a cached tarball is answered with no regex run).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/names").route(get().to(get_resource)))
-        .service(resource("/versions").route(get().to(get_resource)))
-        .service(resource("/packages/{name}").route(get().to(get_resource)))
-        .service(resource("/docs/{file}").route(get().to(get_resource)))
-        .service(resource("/installs/{file}").route(get().to(get_resource)))
-        .service(resource("/tarballs/{file}").route(get().to(get_tarball)))
-        .service(resource("/public_key").route(get().to(get_public_key)));
+    cfg.default_service(web::to(dispatch));
+}
+
+async fn dispatch(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
+    if req.method() != actix_web::http::Method::GET {
+        // HEAD arrives here as GET (see `head_as_get`)
+        return HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish();
+    }
+    let path = req.path().strip_prefix("/mirror/").unwrap_or_default();
+    match path.split_once('/') {
+        Some(("tarballs", file)) if !file.contains('/') => get_tarball(services, &req, file).await,
+        Some(("packages" | "docs" | "installs", file)) if !file.is_empty() && !file.contains('/') => {
+            get_resource(services, &req, path).await
+        }
+        None if path == "names" || path == "versions" => get_resource(services, &req, path).await,
+        None if path == "public_key" => get_public_key(services, &req).await,
+        _ => text(StatusCode::NOT_FOUND, "not found"),
+    }
 }
 
 /// The mirror, when it is on and the caller may read it.
@@ -44,41 +56,36 @@ async fn mirror_for(services: &Services, req: &HttpRequest) -> Result<Arc<Mirror
 
 /// `names`, `versions`, `packages/NAME`, `docs/NAME-VER.tar.gz`, `installs/…`: the path
 /// under `/mirror` is the path upstream.
-async fn get_resource(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
-    let mirror = match mirror_for(&services, &req).await {
+async fn get_resource(services: web::Data<Services>, req: &HttpRequest, path: &str) -> HttpResponse {
+    let mirror = match mirror_for(&services, req).await {
         Ok(mirror) => mirror,
         Err(response) => return response,
     };
-    let path = req.path().strip_prefix("/mirror/").unwrap_or_default();
     match mirror.resource(path).await {
         Ok(served) => {
-            let content_type = if path.ends_with(".csv") || path.ends_with(".signed") {
-                "text/plain; charset=utf-8"
-            } else {
-                "application/octet-stream"
-            };
-            body(&req, &mirror, served, content_type, 60)
+            let text = path.ends_with(".csv") || path.ends_with(".signed");
+            let content_type = if text { "text/plain; charset=utf-8" } else { "application/octet-stream" };
+            body(req, &mirror, served, content_type, 60)
         }
         Err(e) => failure(path, &e),
     }
 }
 
-async fn get_tarball(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
-    let mirror = match mirror_for(&services, &req).await {
+async fn get_tarball(services: web::Data<Services>, req: &HttpRequest, file: &str) -> HttpResponse {
+    let mirror = match mirror_for(&services, req).await {
         Ok(mirror) => mirror,
         Err(response) => return response,
     };
-    let file = req.match_info().get("file").unwrap_or_default();
     let Some(stem) = file.strip_suffix(".tar") else { return text(StatusCode::NOT_FOUND, "not found") };
     match mirror.tarball(stem).await {
         // a cached tarball never changes
-        Ok(served) => body(&req, &mirror, served, "application/octet-stream", 3600),
+        Ok(served) => body(req, &mirror, served, "application/octet-stream", 3600),
         Err(e) => failure(file, &e),
     }
 }
 
-async fn get_public_key(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
-    match mirror_for(&services, &req).await {
+async fn get_public_key(services: web::Data<Services>, req: &HttpRequest) -> HttpResponse {
+    match mirror_for(&services, req).await {
         Ok(mirror) => {
             HttpResponse::Ok().content_type("application/x-pem-file").body(mirror.public_key_pem().to_owned())
         }
@@ -86,17 +93,26 @@ async fn get_public_key(services: web::Data<Services>, req: HttpRequest) -> Http
     }
 }
 
-fn body(req: &HttpRequest, mirror: &Mirror, served: Served, content_type: &str, max_age: u32) -> HttpResponse {
-    let visibility = if mirror.settings.auth_required { "private" } else { "public" };
+fn body(req: &HttpRequest, mirror: &Mirror, served: Served, content_type: &'static str, max_age: u32) -> HttpResponse {
+    let cache_control = match (mirror.settings.auth_required, max_age) {
+        (false, 3600) => "public, max-age=3600",
+        (false, _) => "public, max-age=60",
+        (true, 3600) => "private, max-age=3600",
+        (true, _) => "private, max-age=60",
+    };
     let mut builder = HttpResponse::Ok();
-    builder
-        .insert_header((header::ETAG, served.etag.as_str()))
-        .insert_header((header::LAST_MODIFIED, HttpDate::from(std::time::SystemTime::from(served.fetched_at))))
-        .insert_header((header::CACHE_CONTROL, format!("{visibility}, max-age={max_age}")));
+    // validators made once per cached body, sent without copying
+    if let Ok(etag) = HeaderValue::from_maybe_shared(served.etag.clone()) {
+        builder.insert_header((header::ETAG, etag));
+    }
+    if let Ok(date) = HeaderValue::from_maybe_shared(served.last_modified) {
+        builder.insert_header((header::LAST_MODIFIED, date));
+    }
+    builder.insert_header((header::CACHE_CONTROL, cache_control));
     if served.stale {
         builder.insert_header(("x-hexyard-mirror", "stale"));
     }
-    if if_none_match(req.headers(), &served.etag) {
+    if if_none_match(req.headers(), std::str::from_utf8(&served.etag).unwrap_or_default()) {
         return builder.status(StatusCode::NOT_MODIFIED).finish();
     }
     builder.content_type(content_type).body(served.body)

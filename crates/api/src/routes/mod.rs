@@ -28,8 +28,8 @@ mod v1;
 /// Registers every route of the API and the repository.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/health").route(get().to(health)))
-        .service(web::scope("/repo").configure(repo::configure))
         .service(web::scope("/mirror").configure(mirror::configure))
+        .service(web::scope("/repo").configure(repo::configure))
         .service(
             web::scope("/api").wrap(from_fn(crate::rate_limit::limit)).wrap(from_fn(require_user_agent)).configure(api),
         )

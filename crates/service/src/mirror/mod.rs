@@ -120,14 +120,14 @@ impl From<hexyard_storage::StorageError> for MirrorError {
     }
 }
 
-/// A body the mirror serves.
+/// A body the mirror serves, with its validators ready to be sent as they are.
 #[derive(Debug, Clone)]
 pub struct Served {
     pub body: Bytes,
-    /// Our strong ETag of the body.
-    pub etag: String,
-    /// When the body was fetched from the upstream.
-    pub fetched_at: OffsetDateTime,
+    /// Our strong ETag of the body, quoted.
+    pub etag: Bytes,
+    /// When the body was fetched from the upstream, as an HTTP date.
+    pub last_modified: Bytes,
     /// Whether it is past its age and the upstream could not confirm it.
     pub stale: bool,
 }
@@ -137,7 +137,8 @@ pub struct Served {
 struct Cached {
     body: Bytes,
     sha256: [u8; 32],
-    etag: String,
+    etag: Bytes,
+    last_modified: Bytes,
     upstream_etag: Option<String>,
     fetched_at: OffsetDateTime,
     checked_at: OffsetDateTime,
@@ -150,9 +151,54 @@ impl Weigh for Cached {
 }
 
 impl Cached {
-    fn served(&self, stale: bool) -> Served {
-        Served { body: self.body.clone(), etag: self.etag.clone(), fetched_at: self.fetched_at, stale }
+    fn new(
+        body: Bytes,
+        sha256: [u8; 32],
+        upstream_etag: Option<String>,
+        fetched_at: OffsetDateTime,
+        checked_at: OffsetDateTime,
+    ) -> Arc<Cached> {
+        Arc::new(Cached {
+            etag: Bytes::from(crate::registry::etag_of(&body)),
+            last_modified: http_date(fetched_at),
+            body,
+            sha256,
+            upstream_etag,
+            fetched_at,
+            checked_at,
+        })
     }
+
+    fn served(&self, stale: bool) -> Served {
+        Served { body: self.body.clone(), etag: self.etag.clone(), last_modified: self.last_modified.clone(), stale }
+    }
+}
+
+/// A cached tarball this process has checked against its signed release.
+#[derive(Debug, Clone)]
+struct Indexed {
+    checksum: [u8; 32],
+    etag: Bytes,
+    last_modified: Bytes,
+}
+
+impl Indexed {
+    fn new(checksum: [u8; 32], fetched_at: OffsetDateTime) -> Indexed {
+        Indexed { checksum, etag: tarball_etag(&checksum), last_modified: http_date(fetched_at) }
+    }
+
+    fn served(&self, body: Bytes) -> Served {
+        Served { body, etag: self.etag.clone(), last_modified: self.last_modified.clone(), stale: false }
+    }
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate).
+fn http_date(t: OffsetDateTime) -> Bytes {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    Bytes::from(utc.format(&format).unwrap_or_default())
 }
 
 /// What the mirror has done since it started, for logs and metrics.
@@ -235,7 +281,7 @@ pub struct Mirror {
     tarballs: BlobCache,
     /// `NAME-VERSION` → outer checksum and fetch time of the cached tarballs this process has
     /// checked against the signed release; a package's entries go when its resource changes.
-    tarball_index: RwLock<HashMap<String, ([u8; 32], OffsetDateTime)>>,
+    tarball_index: RwLock<HashMap<String, Indexed>>,
     resource_flights: Flights<Arc<Cached>>,
     tarball_flights: Flights<Served>,
     /// Paths the upstream said it does not have, and when: asked again only after a while.
@@ -391,14 +437,7 @@ impl Mirror {
             tracing::warn!(path, error = %e, "mirror: a cached resource does not verify; fetching it again");
             return Ok(None);
         }
-        let cached = Arc::new(Cached {
-            etag: crate::registry::etag_of(&body),
-            body,
-            sha256,
-            upstream_etag: row.upstream_etag,
-            fetched_at: row.fetched_at,
-            checked_at: row.checked_at,
-        });
+        let cached = Cached::new(body, sha256, row.upstream_etag, row.fetched_at, row.checked_at);
         self.resources.put(path.as_bytes(), cached.clone());
         Ok(Some(cached))
     }
@@ -417,6 +456,7 @@ impl Mirror {
                     body: c.body.clone(),
                     sha256: c.sha256,
                     etag: c.etag.clone(),
+                    last_modified: c.last_modified.clone(),
                     upstream_etag: c.upstream_etag.clone(),
                     fetched_at: c.fetched_at,
                     checked_at: now,
@@ -461,14 +501,7 @@ impl Mirror {
         self.stats.fetches.fetch_add(1, Ordering::Relaxed);
         self.grew(body.len()).await;
         tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
-        let cached = Arc::new(Cached {
-            etag: crate::registry::etag_of(&body),
-            body,
-            sha256,
-            upstream_etag,
-            fetched_at: now,
-            checked_at: now,
-        });
+        let cached = Cached::new(body, sha256, upstream_etag, now, now);
         self.resources.put(path.as_bytes(), cached.clone());
         Ok(cached)
     }
@@ -556,15 +589,7 @@ impl Mirror {
         if let Some(old) = rows::put_resource(&self.db, &row).await? {
             self.forget_body(&old).await;
         }
-        let cached = Cached {
-            etag: crate::registry::etag_of(&signature),
-            body: signature,
-            sha256,
-            upstream_etag: etag,
-            fetched_at: now,
-            checked_at: now,
-        };
-        self.resources.put(INSTALLS_SIGNATURE.as_bytes(), Arc::new(cached));
+        self.resources.put(INSTALLS_SIGNATURE.as_bytes(), Cached::new(signature, sha256, etag, now, now));
         Ok(())
     }
 
@@ -609,6 +634,14 @@ impl Mirror {
 
     /// A tarball, `NAME-VERSION` (without `.tar`).
     pub async fn tarball(self: &Arc<Self>, stem: &str) -> Result<Served, MirrorError> {
+        // the hot path: a tarball this process has served, still in memory
+        let known = self.tarball_index.read().expect("index lock").get(stem).cloned();
+        if let Some(indexed) = known
+            && let Some(body) = self.tarballs.get(&indexed.checksum)
+        {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(indexed.served(body));
+        }
         let Some((name, version)) = split_release(stem) else { return Err(MirrorError::NotFound) };
         let stem = format!("{name}-{version}");
         if let Some(served) = self.tarball_cached(&name, &version, &stem).await? {
@@ -639,9 +672,9 @@ impl Mirror {
         version: &Version,
         stem: &str,
     ) -> Result<Option<Served>, MirrorError> {
-        let known = self.tarball_index.read().expect("index lock").get(stem).copied();
-        let (checksum, fetched_at) = match known {
-            Some(known) => known,
+        let known = self.tarball_index.read().expect("index lock").get(stem).cloned();
+        let indexed = match &known {
+            Some(known) => known.clone(),
             None => {
                 let Some(row) = rows::tarball(&self.db, name, &version.to_string()).await? else { return Ok(None) };
                 let Ok(checksum) = <[u8; 32]>::try_from(row.outer_checksum.as_slice()) else { return Ok(None) };
@@ -650,9 +683,10 @@ impl Mirror {
                     tracing::info!(tarball = stem, "mirror: the upstream replaced a cached tarball; fetching it again");
                     return Ok(None);
                 }
-                (checksum, row.fetched_at)
+                Indexed::new(checksum, row.fetched_at)
             }
         };
+        let checksum = indexed.checksum;
         let body = match self.tarballs.get(&checksum) {
             Some(body) => body,
             None => {
@@ -665,10 +699,11 @@ impl Mirror {
                 body
             }
         };
+        let served = indexed.served(body);
         if known.is_none() {
-            self.tarball_index.write().expect("index lock").insert(stem.to_owned(), (checksum, fetched_at));
+            self.tarball_index.write().expect("index lock").insert(stem.to_owned(), indexed);
         }
-        Ok(Some(Served { body, etag: tarball_etag(&checksum), fetched_at, stale: false }))
+        Ok(Some(served))
     }
 
     async fn fetch_tarball(self: &Arc<Self>, name: &str, version: &Version, stem: &str) -> Result<Served, MirrorError> {
@@ -720,8 +755,10 @@ impl Mirror {
         self.grew(body.len()).await;
         tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
         self.tarballs.insert(&outer, body.clone());
-        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), (outer, now));
-        Ok(Served { body, etag: tarball_etag(&outer), fetched_at: now, stale: false })
+        let indexed = Indexed::new(outer, now);
+        let served = indexed.served(body);
+        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), indexed);
+        Ok(served)
     }
 
     /// The signed release of a tarball: from the cached package resource, or from a
@@ -796,9 +833,8 @@ fn find_release(package: proto::package::Package, version: &Version) -> Option<p
 }
 
 /// A tarball's ETag: the same as `/repo` gives one, from its outer checksum.
-fn tarball_etag(outer: &[u8; 32]) -> String {
-    let hex: String = outer[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+fn tarball_etag(outer: &[u8; 32]) -> Bytes {
+    Bytes::from(crate::registry::etag_of_checksum(outer))
 }
 
 /// A tarball matches its signed release: the outer checksum, or for releases the upstream

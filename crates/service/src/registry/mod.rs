@@ -21,9 +21,16 @@ const INDEX_DELAY: Duration = Duration::from_millis(200);
 
 /// A strong ETag from the bytes of a body.
 pub fn etag_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    etag_of_checksum(&Sha256::digest(bytes))
+}
+
+/// The ETag of a body whose SHA-256 is known: its first 16 bytes in hex, quoted.
+pub fn etag_of_checksum(sha256: &[u8]) -> String {
+    let mut etag = String::with_capacity(34);
+    etag.push('"');
+    etag.push_str(&hexyard_tarball::hex_lower(&sha256[..16.min(sha256.len())]));
+    etag.push('"');
+    etag
 }
 
 /// The public repository's registry and the organizations' (loaded on first use).
