@@ -20,11 +20,13 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
     let bound = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    // before the use cases open: they register their meters with this recorder
+    let metrics = install_metrics()?;
     let services = crate::services::open(config, db, &public_url).await?;
     services.start().await.context("loading the registry")?;
     let services = web::Data::new(services);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, workers)?;
+    let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, workers, metrics)?;
     print_setup(&public_url, services.public());
     let served = server.await;
     // the server has stopped taking requests: the last downloads are counted
@@ -32,6 +34,23 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
         tracing::error!(error = %e.chain(), "adding the last download counts failed");
     }
     Ok(served?)
+}
+
+/// The Prometheus exporter (`metrics-exporter-prometheus`) as the process's recorder, and the
+/// renderer `/metrics` calls.
+fn install_metrics() -> anyhow::Result<Option<hexyard_api::Metrics>> {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).context("installing the metrics recorder")?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(Some(hexyard_api::Metrics(std::sync::Arc::new(move || handle.render()))))
 }
 
 /// What a user pastes to point mix and rebar3 at this server.

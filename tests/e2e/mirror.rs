@@ -30,6 +30,12 @@ fn mirror_server(registry: &Registry, upstream: &Upstream, env: &[(&str, &str)])
     Server::start_with("hexyard", &all)
 }
 
+/// A counter or gauge from the server's `/metrics` (0 when absent).
+fn metric(server: &Server, name: &str) -> f64 {
+    let text = get(&format!("{}/metrics", server.url), &[]).text();
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
+}
+
 fn hex_lower(bytes: &[u8]) -> String {
     hexyard_tarball::hex_lower(&Sha256::digest(bytes))
 }
@@ -205,6 +211,9 @@ fn what_does_not_verify_is_refused_and_never_cached() {
         assert_eq!(cached(path).trim(), "1", "{path}");
     }
     assert!(server.log().contains("upstream request failed"), "failures are logged");
+    // and counted: 2 forged package resources, a tampered tarball, a 500, garbage, a truncated
+    // body and a hang
+    assert_eq!(metric(&server, "hexyard_mirror_upstream_errors_total"), 7.0);
 
     // the installs CSV comes with its signature, both checked
     let csv = mirror("installs/hex-1.x.csv");
@@ -246,6 +255,13 @@ fn concurrent_misses_make_one_upstream_request() {
     assert!(bodies.iter().all(|(status, body)| *status == 200 && *body == alpha));
     assert_eq!(upstream.hits("tarballs/alpha-0.2.0.tar"), 1);
     assert_eq!(upstream.hits("packages/alpha"), 1);
+    // the metrics tell the same: two bodies fetched, their bytes, then hits
+    assert_eq!(metric(&server, "hexyard_mirror_fetches_total"), 2.0);
+    let bytes = metric(&server, "hexyard_mirror_upstream_bytes_total");
+    assert!(bytes > alpha.len() as f64, "{bytes}");
+    assert_eq!(get(&url, &[]).status, 200);
+    assert!(metric(&server, "hexyard_mirror_hits_total") >= 1.0);
+    assert!(metric(&server, "hexyard_mirror_cache_bytes") >= bytes);
 }
 
 #[test]

@@ -18,11 +18,23 @@ use hexyard_service::Services;
 
 pub use error::ApiError;
 
+/// Renders the process's metrics in the Prometheus text format: the server's exporter, given
+/// to the app so that this crate needs no exporter of its own.
+#[derive(Clone)]
+pub struct Metrics(pub std::sync::Arc<dyn Fn() -> String + Send + Sync>);
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
 /// The application: the API, the repository and the `pages` of another crate, error
 /// negotiation, `//` collapsed in paths, `HEAD` as `GET`, request logs.
 pub fn app(
     services: web::Data<Services>,
     pages: fn(&mut web::ServiceConfig),
+    metrics: Option<Metrics>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -34,6 +46,7 @@ pub fn app(
 > {
     App::new()
         .app_data(services)
+        .app_data(web::Data::new(metrics))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(e.to_string()).into()))
         // the machine routes first: clients' fetches are matched before the pages' patterns

@@ -31,12 +31,14 @@ pub fn run(
     pages: fn(&mut web::ServiceConfig),
     listener: TcpListener,
     workers: usize,
+    metrics: Option<crate::Metrics>,
 ) -> std::io::Result<actix_server::Server> {
     Ok(actix_server::Server::build()
         .workers(workers)
         .shutdown_timeout(10)
         .listen("hexyard", listener, move || {
             let app_services = services.clone();
+            let app_metrics = metrics.clone();
             let expect_services = services.clone();
             HttpService::build()
                 .keep_alive(KEEP_ALIVE)
@@ -44,7 +46,7 @@ pub fn run(
                     let services = expect_services.clone();
                     async move { check_upload(&services, req).await }
                 }))
-                .finish(map_config(crate::app(app_services, pages), |_| AppConfig::default()))
+                .finish(map_config(crate::app(app_services, pages, app_metrics), |_| AppConfig::default()))
                 .tcp()
         })?
         .run())

@@ -28,6 +28,7 @@ mod v1;
 /// Registers every route of the API and the repository.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/health").route(get().to(health)))
+        .service(resource("/metrics").route(get().to(metrics)))
         .service(web::scope("/mirror").configure(mirror::configure))
         .service(web::scope("/repo").configure(repo::configure))
         .service(
@@ -115,6 +116,17 @@ fn package_routes(cfg: &mut web::ServiceConfig) {
 
 async fn health() -> &'static str {
     "ok"
+}
+
+/// `GET /metrics`: the Prometheus text format, when the server exports metrics.
+async fn metrics(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    match req.app_data::<web::Data<Option<crate::Metrics>>>().and_then(|m| m.as_ref().as_ref()) {
+        Some(metrics) => actix_web::HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body((metrics.0)()),
+        None => actix_web::HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("no metrics\n"),
+    }
 }
 
 /// hex.pm refuses API requests without a User-Agent.

@@ -15,7 +15,7 @@ pub mod sync;
 mod upstream;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -201,32 +201,52 @@ fn http_date(t: OffsetDateTime) -> Bytes {
     Bytes::from(utc.format(&format).unwrap_or_default())
 }
 
-/// What the mirror has done since it started, for logs and metrics.
-#[derive(Debug, Default)]
-pub struct MirrorStats {
+/// The mirror's meters, registered once (counting is then an atomic add). They go to whatever
+/// `metrics` recorder the process installed: `hexyard serve` exports them at `/metrics`.
+#[derive(Debug, Clone)]
+struct Meters {
     /// Answers from the cache without asking the upstream.
-    pub hits: AtomicU64,
+    hits: metrics::Counter,
     /// Bodies fetched from the upstream (first fetches and changed resources).
-    pub fetches: AtomicU64,
+    fetches: metrics::Counter,
     /// Revalidations the upstream answered 304.
-    pub revalidated: AtomicU64,
+    revalidated: metrics::Counter,
     /// Stale answers because the upstream failed.
-    pub stale: AtomicU64,
+    stale: metrics::Counter,
     /// Upstream failures: errors, timeouts, bodies that did not verify.
-    pub upstream_errors: AtomicU64,
+    upstream_errors: metrics::Counter,
     /// Bytes fetched from the upstream.
-    pub bytes_fetched: AtomicU64,
+    upstream_bytes: metrics::Counter,
+    /// What the cache holds, once counted.
+    cache_bytes: metrics::Gauge,
 }
 
-/// A point-in-time copy of [`MirrorStats`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct StatsSnapshot {
-    pub hits: u64,
-    pub fetches: u64,
-    pub revalidated: u64,
-    pub stale: u64,
-    pub upstream_errors: u64,
-    pub bytes_fetched: u64,
+impl Meters {
+    fn register() -> Meters {
+        use metrics::{Unit, describe_counter, describe_gauge};
+        describe_counter!("hexyard_mirror_hits_total", "mirror answers from the cache, the upstream not asked");
+        describe_counter!(
+            "hexyard_mirror_fetches_total",
+            "bodies the mirror fetched from the upstream (misses and changes)"
+        );
+        describe_counter!("hexyard_mirror_revalidated_total", "mirror revalidations the upstream answered 304");
+        describe_counter!("hexyard_mirror_stale_total", "cached copies served because the upstream failed");
+        describe_counter!(
+            "hexyard_mirror_upstream_errors_total",
+            "upstream failures: errors, timeouts, bodies that did not verify"
+        );
+        describe_counter!("hexyard_mirror_upstream_bytes_total", Unit::Bytes, "bytes fetched from the upstream");
+        describe_gauge!("hexyard_mirror_cache_bytes", Unit::Bytes, "what the mirror's cache holds (once counted)");
+        Meters {
+            hits: metrics::counter!("hexyard_mirror_hits_total"),
+            fetches: metrics::counter!("hexyard_mirror_fetches_total"),
+            revalidated: metrics::counter!("hexyard_mirror_revalidated_total"),
+            stale: metrics::counter!("hexyard_mirror_stale_total"),
+            upstream_errors: metrics::counter!("hexyard_mirror_upstream_errors_total"),
+            upstream_bytes: metrics::counter!("hexyard_mirror_upstream_bytes_total"),
+            cache_bytes: metrics::gauge!("hexyard_mirror_cache_bytes"),
+        }
+    }
 }
 
 /// What an upstream path holds, and how it is verified.
@@ -289,7 +309,7 @@ pub struct Mirror {
     /// Packages whose resource was last revalidated out of turn (a release newer than the
     /// cache), and when: at most once per [`FORCED_EVERY`].
     forced: RwLock<HashMap<String, Instant>>,
-    pub stats: MirrorStats,
+    meters: Meters,
     /// What the cache holds, as far as this process knows (-1: not counted yet).
     cached_bytes: AtomicI64,
     warned_at: AtomicI64,
@@ -327,7 +347,7 @@ impl Mirror {
             tarball_flights: Flights::new(),
             missing: RwLock::default(),
             forced: RwLock::default(),
-            stats: MirrorStats::default(),
+            meters: Meters::register(),
             cached_bytes: AtomicI64::new(-1),
             warned_at: AtomicI64::new(0),
         })
@@ -336,18 +356,6 @@ impl Mirror {
     /// The upstream's public key, as configured.
     pub fn public_key_pem(&self) -> &str {
         &self.settings.public_key_pem
-    }
-
-    pub fn stats(&self) -> StatsSnapshot {
-        let s = &self.stats;
-        StatsSnapshot {
-            hits: s.hits.load(Ordering::Relaxed),
-            fetches: s.fetches.load(Ordering::Relaxed),
-            revalidated: s.revalidated.load(Ordering::Relaxed),
-            stale: s.stale.load(Ordering::Relaxed),
-            upstream_errors: s.upstream_errors.load(Ordering::Relaxed),
-            bytes_fetched: s.bytes_fetched.load(Ordering::Relaxed),
-        }
     }
 
     /// A registry resource, the installs CSV or its signature, or a docs tarball, by its path
@@ -377,7 +385,7 @@ impl Mirror {
         if let Some(c) = &cached {
             let fresh = OffsetDateTime::now_utc() - c.checked_at < self.settings.max_age;
             if self.settings.offline || (fresh && !force) {
-                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                self.meters.hits.increment(1);
                 return Ok(c.served(false));
             }
         } else if self.settings.offline {
@@ -400,7 +408,7 @@ impl Mirror {
             (Err(e), Some(stale)) => {
                 // a 404 or 403 for what was there is more likely a CDN or bucket hiccup than a
                 // package gone: hex.pm does not remove packages
-                self.stats.stale.fetch_add(1, Ordering::Relaxed);
+                self.meters.stale.increment(1);
                 tracing::warn!(path, error = %e, "mirror: the upstream failed, serving the cached copy");
                 Ok(stale.served(true))
             }
@@ -451,7 +459,7 @@ impl Mirror {
         let (body, upstream_etag) = match (answer, cached) {
             (Answer::NotModified, Some(c)) => {
                 rows::touch_resource(&self.db, path, now).await?;
-                self.stats.revalidated.fetch_add(1, Ordering::Relaxed);
+                self.meters.revalidated.increment(1);
                 let confirmed = Arc::new(Cached {
                     body: c.body.clone(),
                     sha256: c.sha256,
@@ -475,7 +483,7 @@ impl Mirror {
             }
             (Answer::Body { bytes, etag }, _) => (bytes, etag),
         };
-        self.stats.bytes_fetched.fetch_add(body.len() as u64, Ordering::Relaxed);
+        self.meters.upstream_bytes.increment(body.len() as u64);
         if let Err(e) = self.verify(&kind, &body).await {
             self.upstream_failed(path, &e);
             return Err(e);
@@ -498,7 +506,7 @@ impl Mirror {
             let prefix = format!("{name}-");
             self.tarball_index.write().expect("index lock").retain(|stem, _| !stem.starts_with(&prefix));
         }
-        self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+        self.meters.fetches.increment(1);
         self.grew(body.len()).await;
         tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
         let cached = Cached::new(body, sha256, upstream_etag, now, now);
@@ -523,7 +531,7 @@ impl Mirror {
 
     fn upstream_failed(&self, path: &str, e: &MirrorError) {
         if matches!(e, MirrorError::Upstream(_) | MirrorError::Timeout(_)) {
-            self.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            self.meters.upstream_errors.increment(1);
             tracing::warn!(path, error = %e, "mirror: upstream request failed, nothing cached");
         }
     }
@@ -639,13 +647,13 @@ impl Mirror {
         if let Some(indexed) = known
             && let Some(body) = self.tarballs.get(&indexed.checksum)
         {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            self.meters.hits.increment(1);
             return Ok(indexed.served(body));
         }
         let Some((name, version)) = split_release(stem) else { return Err(MirrorError::NotFound) };
         let stem = format!("{name}-{version}");
         if let Some(served) = self.tarball_cached(&name, &version, &stem).await? {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            self.meters.hits.increment(1);
             return Ok(served);
         }
         if self.settings.offline {
@@ -724,7 +732,7 @@ impl Mirror {
                 return Err(e);
             }
         };
-        self.stats.bytes_fetched.fetch_add(body.len() as u64, Ordering::Relaxed);
+        self.meters.upstream_bytes.increment(body.len() as u64);
         let outer: [u8; 32] = Sha256::digest(&body).into();
         if let Err(e) = check_tarball(&release, &body, &outer) {
             // a tarball replaced upstream since the package resource was cached: check it
@@ -751,7 +759,7 @@ impl Mirror {
             fetched_at: now,
         };
         rows::put_tarball(&self.db, &row).await?;
-        self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+        self.meters.fetches.increment(1);
         self.grew(body.len()).await;
         tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
         self.tarballs.insert(&outer, body.clone());
@@ -794,7 +802,6 @@ impl Mirror {
 
     /// Counts new bytes into the cache size, and warns when it is past the limit.
     async fn grew(&self, bytes: usize) {
-        let Some(max) = self.settings.max_bytes else { return };
         if self.cached_bytes.load(Ordering::Relaxed) < 0 {
             match rows::totals(&self.db).await {
                 Ok(totals) => self.cached_bytes.store(totals.bytes(), Ordering::Relaxed),
@@ -807,6 +814,8 @@ impl Mirror {
             self.cached_bytes.fetch_add(bytes as i64, Ordering::Relaxed);
         }
         let total = self.cached_bytes.load(Ordering::Relaxed);
+        self.meters.cache_bytes.set(total as f64);
+        let Some(max) = self.settings.max_bytes else { return };
         if total as u64 > max {
             let now = OffsetDateTime::now_utc().unix_timestamp();
             let last = self.warned_at.load(Ordering::Relaxed);
