@@ -425,56 +425,31 @@ fn server_rows(server: &Server) -> usize {
 }
 
 /// mix with the Hex archive, trusting the stand-in upstream's key for `hexpm`.
-struct BenchMix {
-    home: tempfile::TempDir,
-}
+struct BenchMix(support::Mix);
 
 impl BenchMix {
     fn new(pem: &str) -> BenchMix {
-        let mix = BenchMix { home: tempfile::tempdir().unwrap() };
-        let archive = support::fixtures().join("../clients/hex-2.5.1.ez");
-        let out = mix.command(mix.home.path()).arg("archive.install").arg(&archive).arg("--force").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mix = support::Mix::new();
         let key = mix.home.path().join("upstream.pem");
         std::fs::write(&key, pem).unwrap();
-        let out =
-            mix.command(mix.home.path()).args(["hex.repo", "set", "hexpm", "--public-key"]).arg(&key).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        mix
-    }
-
-    fn command(&self, dir: &std::path::Path) -> Command {
-        let mut command = Command::new("mix");
-        let home = self.home.path();
-        command
-            .current_dir(dir)
-            .env("MIX_HOME", home.join("mix"))
-            .env("HEX_HOME", home.join("hex"))
-            .env("HOME", home)
-            .stdin(std::process::Stdio::null());
-        command
+        let out = mix.run(mix.home.path(), &["hex.repo", "set", "hexpm", "--public-key", key.to_str().unwrap()], &[]);
+        assert!(out.status.success(), "{}", support::text(&out));
+        BenchMix(mix)
     }
 
     /// Seconds a cold `mix deps.get` of p0 (and so all 30) takes from `repo_url`.
     fn deps_get(&self, project: &str, repo_url: &str) -> f64 {
-        let _ = std::fs::remove_dir_all(self.home.path().join("hex/packages"));
-        let _ = std::fs::remove_dir_all(self.home.path().join("hex/cache.ets"));
-        let dir = self.home.path().join(project);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("mix.exs"),
+        let home = self.0.home.path();
+        let _ = std::fs::remove_dir_all(home.join("hex/packages"));
+        let _ = std::fs::remove_file(home.join("hex/cache.ets"));
+        let dir = self.0.project(
+            project,
             "defmodule App.MixProject do\n  use Mix.Project\n  def project, do: [app: :app, version: \"0.1.0\", deps: [{:p0, \"~> 1.0\"}]]\nend\n",
-        )
-        .unwrap();
-        let started = Instant::now();
-        let out = self.command(&dir).arg("deps.get").env("HEX_MIRROR", repo_url).output().unwrap();
-        let took = started.elapsed().as_secs_f64();
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
         );
+        let started = Instant::now();
+        let out = self.0.run(&dir, &["deps.get"], &[("HEX_MIRROR", repo_url)]);
+        let took = started.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{}", support::text(&out));
         assert!(dir.join("deps/p29/src/p29.erl").exists(), "the whole tree was fetched");
         took
     }

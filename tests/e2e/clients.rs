@@ -137,15 +137,7 @@ fn rebar3_get_deps_fetches_from_the_verified_repository() {
         pem = erl_bin(&pem),
     );
     std::fs::write(project.path().join("rebar.config"), config).unwrap();
-    let out = std::process::Command::new("rebar3")
-        .arg("get-deps")
-        .current_dir(project.path())
-        .env("HOME", project.path())
-        .env("REBAR_CACHE_DIR", project.path().join("cache"))
-        .env("REBAR_GLOBAL_CONFIG_DIR", project.path().join("global"))
-        .env_remove("HEX_CDN")
-        .output()
-        .expect("rebar3 is needed: apt-get install rebar3 (scripts/test does)");
+    let out = rebar3_get_deps(project.path(), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}\n{}", String::from_utf8_lossy(&out.stderr), server.log());
     for dep in ["qux", "foo"] {
@@ -167,14 +159,7 @@ fn rebar3_get_deps_fetches_from_the_verified_repository() {
 
     // a second run with the lock and a warm cache revalidates the tarballs by ETag
     std::fs::remove_dir_all(project.path().join("_build")).unwrap();
-    let again = std::process::Command::new("rebar3")
-        .arg("get-deps")
-        .current_dir(project.path())
-        .env("HOME", project.path())
-        .env("REBAR_CACHE_DIR", project.path().join("cache"))
-        .env("REBAR_GLOBAL_CONFIG_DIR", project.path().join("global"))
-        .output()
-        .unwrap();
+    let again = rebar3_get_deps(project.path(), &[]);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stdout));
     // each run downloaded both tarballs: a fetch, then a revalidation
     for package in ["qux", "foo"] {

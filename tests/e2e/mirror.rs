@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::mix::{Mix, text};
 use crate::support::*;
 use crate::upstream::{Fault, Registry, Upstream};
 
@@ -102,7 +101,7 @@ fn mix_fetches_through_the_mirror_verified_also_after_the_upstream_stops() {
 
 /// `rebar3 get-deps` of alpha with `HEX_CDN` pointing at the mirror, rebar3's `hexpm` entry
 /// trusting the test key (and sending `repo_key` when given): the project dir and the output.
-fn rebar3_get_deps(registry: &Registry, server: &Server, repo_key: Option<&str>) -> (tempfile::TempDir, String) {
+fn rebar3_through_mirror(registry: &Registry, server: &Server, repo_key: Option<&str>) -> (tempfile::TempDir, String) {
     let project = tempfile::tempdir().unwrap();
     let key = repo_key.map(|k| format!(", repo_key => {}", erl_bin(k))).unwrap_or_default();
     let config = format!(
@@ -111,15 +110,7 @@ fn rebar3_get_deps(registry: &Registry, server: &Server, repo_key: Option<&str>)
         erl_bin(&registry.public_key_pem())
     );
     std::fs::write(project.path().join("rebar.config"), config).unwrap();
-    let out = std::process::Command::new("rebar3")
-        .arg("get-deps")
-        .current_dir(project.path())
-        .env("HOME", project.path())
-        .env("REBAR_CACHE_DIR", project.path().join("cache"))
-        .env("REBAR_GLOBAL_CONFIG_DIR", project.path().join("global"))
-        .env("HEX_CDN", format!("{}/mirror", server.url))
-        .output()
-        .expect("rebar3 is needed: apt-get install rebar3 (scripts/test does)");
+    let out = crate::support::rebar3_get_deps(project.path(), &[("HEX_CDN", &format!("{}/mirror", server.url))]);
     let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{printed}\n{}", server.log());
     (project, printed)
@@ -130,7 +121,7 @@ fn rebar3_fetches_through_the_mirror_with_hex_cdn() {
     let (registry, alpha, beta) = registry();
     let upstream = Upstream::serve(registry.files());
     let server = mirror_server(&registry, &upstream, &[]);
-    let (project, printed) = rebar3_get_deps(&registry, &server, None);
+    let (project, printed) = rebar3_through_mirror(&registry, &server, None);
     for dep in ["alpha", "beta"] {
         assert!(project.path().join("_build/default/lib").join(dep).join("src").exists(), "{dep}: {printed}");
     }
@@ -321,7 +312,7 @@ fn the_mirror_can_require_a_key_or_be_off() {
     let out = mix.run(&app, &["deps.get"], &env);
     assert!(out.status.success() && app.join("deps/beta/src/beta.erl").exists(), "{}\n{}", text(&out), server.log());
     // rebar3 sends the repo_key of its hexpm entry
-    let (project, printed) = rebar3_get_deps(&registry, &server, Some(&mirror_key));
+    let (project, printed) = rebar3_through_mirror(&registry, &server, Some(&mirror_key));
     assert!(project.path().join("_build/default/lib/beta/src").exists(), "{printed}");
     let untrusted = mix.project("untrusted", APP);
     let _ = std::fs::remove_dir_all(mix.home.path().join("hex/packages"));

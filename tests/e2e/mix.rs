@@ -4,68 +4,12 @@
 //! every test also checks what the server holds.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use crate::oauth::{Browser, hidden, user_with_password};
 use crate::support::*;
 
-/// A mix with the Hex archive installed in homes of its own.
-pub(crate) struct Mix {
-    pub(crate) home: tempfile::TempDir,
-}
-
-impl Mix {
-    pub(crate) fn new() -> Mix {
-        let home = tempfile::tempdir().unwrap();
-        let mix = Mix { home };
-        let archive = fixtures().join("../clients/hex-2.5.1.ez");
-        let out = mix.command(mix.home.path()).args(["archive.install"]).arg(&archive).arg("--force").output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        mix
-    }
-
-    fn command(&self, dir: &Path) -> Command {
-        let mix = which("mix").expect("mix is needed: apt-get install elixir (scripts/test does)");
-        let mut command = Command::new(mix);
-        let home = self.home.path();
-        command
-            .current_dir(dir)
-            .env("MIX_HOME", home.join("mix"))
-            .env("HEX_HOME", home.join("hex"))
-            .env("HOME", home)
-            .env("MIX_DEBUG", "1")
-            .env_remove("HEX_API_KEY")
-            .env_remove("HEX_API_URL")
-            .stdin(Stdio::null());
-        command
-    }
-
-    pub(crate) fn run(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.command(dir).args(args).envs(env.iter().copied()).output().unwrap()
-    }
-
-    /// A project directory with `mix.exs` and one module.
-    pub(crate) fn project(&self, name: &str, mix_exs: &str) -> PathBuf {
-        let dir = self.home.path().join(name);
-        std::fs::create_dir_all(dir.join("lib")).unwrap();
-        std::fs::write(dir.join("mix.exs"), mix_exs).unwrap();
-        std::fs::write(
-            dir.join(format!("lib/{name}.ex")),
-            format!("defmodule {} do\n  def hello, do: :world\nend\n", camel(name)),
-        )
-        .unwrap();
-        dir
-    }
-}
-
-fn camel(name: &str) -> String {
-    name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect()
-}
-
-pub(crate) fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
+pub(crate) use crate::support::{Mix, text};
 
 const GREETER: &str = r#"defmodule Greeter.MixProject do
   use Mix.Project

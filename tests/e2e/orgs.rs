@@ -211,16 +211,7 @@ fn rebar3_fetches_from_an_organization_with_its_key() {
         pem = erl_bin(&org_key),
     );
     std::fs::write(project.path().join("rebar.config"), &config).unwrap();
-    let rebar3 = |dir: &std::path::Path| {
-        std::process::Command::new("rebar3")
-            .arg("get-deps")
-            .current_dir(dir)
-            .env("HOME", dir)
-            .env("REBAR_CACHE_DIR", dir.join("cache"))
-            .env("REBAR_GLOBAL_CONFIG_DIR", dir.join("global"))
-            .output()
-            .unwrap()
-    };
+    let rebar3 = |dir: &std::path::Path| rebar3_get_deps(dir, &[]);
     let out = rebar3(project.path());
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), server.log());
     assert!(project.path().join("_build/default/lib/orgpkg/hex_metadata.config").exists());

@@ -488,6 +488,27 @@ impl Mirror {
             self.upstream_failed(path, &e);
             return Err(e);
         }
+        let cached = self.store(path, body, upstream_etag, now).await?;
+        if let Kind::Package(name) = &kind {
+            // its releases may have changed (a replaced tarball): check cached ones again
+            let prefix = format!("{name}-");
+            self.tarball_index.write().expect("index lock").retain(|stem, _| !stem.starts_with(&prefix));
+        }
+        self.meters.fetches.increment(1);
+        self.grew(cached.body.len()).await;
+        tracing::info!(path, bytes = cached.body.len(), "mirror: fetched from the upstream");
+        Ok(cached)
+    }
+
+    /// Keeps a verified body: the blob, then its row (the body it replaced deleted when no
+    /// other path holds it), then memory.
+    async fn store(
+        &self,
+        path: &str,
+        body: Bytes,
+        upstream_etag: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Cached>, MirrorError> {
         let sha256: [u8; 32] = Sha256::digest(&body).into();
         self.blobs.put(&rows::resource_key(&sha256), body.clone()).await?;
         let row = rows::Resource {
@@ -501,14 +522,6 @@ impl Mirror {
         if let Some(old) = rows::put_resource(&self.db, &row).await? {
             self.forget_body(&old).await;
         }
-        if let Kind::Package(name) = &kind {
-            // its releases may have changed (a replaced tarball): check cached ones again
-            let prefix = format!("{name}-");
-            self.tarball_index.write().expect("index lock").retain(|stem, _| !stem.starts_with(&prefix));
-        }
-        self.meters.fetches.increment(1);
-        self.grew(body.len()).await;
-        tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
         let cached = Cached::new(body, sha256, upstream_etag, now, now);
         self.resources.put(path.as_bytes(), cached.clone());
         Ok(cached)
@@ -562,7 +575,7 @@ impl Mirror {
                     return Err(MirrorError::Upstream("the installs CSV has no signature upstream".into()));
                 };
                 self.verify_installs(body, &signature)?;
-                self.store_installs_signature(signature, etag).await
+                self.store(INSTALLS_SIGNATURE, signature, etag, OffsetDateTime::now_utc()).await.map(drop)
             }
             // served only as fetched with the CSV it signs
             Kind::InstallsSignature => Err(MirrorError::NotFound),
@@ -580,25 +593,6 @@ impl Mirror {
         } else {
             Err(MirrorError::Upstream("the installs CSV signature does not verify".into()))
         }
-    }
-
-    async fn store_installs_signature(&self, signature: Bytes, etag: Option<String>) -> Result<(), MirrorError> {
-        let now = OffsetDateTime::now_utc();
-        let sha256: [u8; 32] = Sha256::digest(&signature).into();
-        self.blobs.put(&rows::resource_key(&sha256), signature.clone()).await?;
-        let row = rows::Resource {
-            path: INSTALLS_SIGNATURE.to_owned(),
-            sha256: sha256.to_vec(),
-            size: signature.len() as i64,
-            upstream_etag: etag.clone(),
-            fetched_at: now,
-            checked_at: now,
-        };
-        if let Some(old) = rows::put_resource(&self.db, &row).await? {
-            self.forget_body(&old).await;
-        }
-        self.resources.put(INSTALLS_SIGNATURE.as_bytes(), Cached::new(signature, sha256, etag, now, now));
-        Ok(())
     }
 
     /// The installs CSV's signature, always one that verifies the CSV served: when the two
