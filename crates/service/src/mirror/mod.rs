@@ -10,16 +10,19 @@
 //! age and served stale when the upstream fails; tarballs never change once cached.
 //! Concurrent misses for one path make one upstream request ([`flights`]).
 
+mod cached;
 mod flights;
+mod installs;
+mod meters;
 pub mod sync;
+mod tarballs;
 mod upstream;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use bytes::Bytes;
 use hexyard_core::{PackageName, Version};
 use hexyard_registry::{VerifyingKey, proto};
@@ -29,8 +32,12 @@ use hexyard_storage::mirror as rows;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::blob_cache::{BlobCache, BudgetCache, Weigh};
+use crate::blob_cache::{BlobCache, BudgetCache};
+pub use cached::Served;
+use cached::{Cached, Indexed};
 use flights::Flights;
+use meters::Meters;
+pub use meters::{Status, status};
 use upstream::{Answer, Upstream};
 
 /// hex.pm's repository, as every client has it built in.
@@ -117,135 +124,6 @@ pub enum MirrorError {
 impl From<hexyard_storage::StorageError> for MirrorError {
     fn from(e: hexyard_storage::StorageError) -> Self {
         MirrorError::Internal(crate::error::Error::from(e).chain())
-    }
-}
-
-/// A body the mirror serves, with its validators ready to be sent as they are.
-#[derive(Debug, Clone)]
-pub struct Served {
-    pub body: Bytes,
-    /// Our strong ETag of the body, quoted.
-    pub etag: Bytes,
-    /// When the body was fetched from the upstream, as an HTTP date.
-    pub last_modified: Bytes,
-    /// Whether it is past its age and the upstream could not confirm it.
-    pub stale: bool,
-}
-
-/// A cached resource in memory.
-#[derive(Debug)]
-struct Cached {
-    body: Bytes,
-    sha256: [u8; 32],
-    etag: Bytes,
-    last_modified: Bytes,
-    upstream_etag: Option<String>,
-    fetched_at: OffsetDateTime,
-    checked_at: OffsetDateTime,
-}
-
-impl Weigh for Cached {
-    fn weight(&self) -> usize {
-        self.body.len()
-    }
-}
-
-impl Cached {
-    fn new(
-        body: Bytes,
-        sha256: [u8; 32],
-        upstream_etag: Option<String>,
-        fetched_at: OffsetDateTime,
-        checked_at: OffsetDateTime,
-    ) -> Arc<Cached> {
-        Arc::new(Cached {
-            etag: Bytes::from(crate::registry::etag_of(&body)),
-            last_modified: http_date(fetched_at),
-            body,
-            sha256,
-            upstream_etag,
-            fetched_at,
-            checked_at,
-        })
-    }
-
-    fn served(&self, stale: bool) -> Served {
-        Served { body: self.body.clone(), etag: self.etag.clone(), last_modified: self.last_modified.clone(), stale }
-    }
-}
-
-/// A cached tarball this process has checked against its signed release.
-#[derive(Debug, Clone)]
-struct Indexed {
-    checksum: [u8; 32],
-    etag: Bytes,
-    last_modified: Bytes,
-}
-
-impl Indexed {
-    fn new(checksum: [u8; 32], fetched_at: OffsetDateTime) -> Indexed {
-        Indexed { checksum, etag: tarball_etag(&checksum), last_modified: http_date(fetched_at) }
-    }
-
-    fn served(&self, body: Bytes) -> Served {
-        Served { body, etag: self.etag.clone(), last_modified: self.last_modified.clone(), stale: false }
-    }
-}
-
-/// An HTTP date (RFC 9110 IMF-fixdate).
-fn http_date(t: OffsetDateTime) -> Bytes {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let utc = t.to_offset(time::UtcOffset::UTC);
-    Bytes::from(utc.format(&format).unwrap_or_default())
-}
-
-/// The mirror's meters, registered once (counting is then an atomic add). They go to whatever
-/// `metrics` recorder the process installed: `hexyard serve` exports them at `/metrics`.
-#[derive(Debug, Clone)]
-struct Meters {
-    /// Answers from the cache without asking the upstream.
-    hits: metrics::Counter,
-    /// Bodies fetched from the upstream (first fetches and changed resources).
-    fetches: metrics::Counter,
-    /// Revalidations the upstream answered 304.
-    revalidated: metrics::Counter,
-    /// Stale answers because the upstream failed.
-    stale: metrics::Counter,
-    /// Upstream failures: errors, timeouts, bodies that did not verify.
-    upstream_errors: metrics::Counter,
-    /// Bytes fetched from the upstream.
-    upstream_bytes: metrics::Counter,
-    /// What the cache holds, once counted.
-    cache_bytes: metrics::Gauge,
-}
-
-impl Meters {
-    fn register() -> Meters {
-        use metrics::{Unit, describe_counter, describe_gauge};
-        describe_counter!("hexyard_mirror_hits_total", "mirror answers from the cache, the upstream not asked");
-        describe_counter!(
-            "hexyard_mirror_fetches_total",
-            "bodies the mirror fetched from the upstream (misses and changes)"
-        );
-        describe_counter!("hexyard_mirror_revalidated_total", "mirror revalidations the upstream answered 304");
-        describe_counter!("hexyard_mirror_stale_total", "cached copies served because the upstream failed");
-        describe_counter!(
-            "hexyard_mirror_upstream_errors_total",
-            "upstream failures: errors, timeouts, bodies that did not verify"
-        );
-        describe_counter!("hexyard_mirror_upstream_bytes_total", Unit::Bytes, "bytes fetched from the upstream");
-        describe_gauge!("hexyard_mirror_cache_bytes", Unit::Bytes, "what the mirror's cache holds (once counted)");
-        Meters {
-            hits: metrics::counter!("hexyard_mirror_hits_total"),
-            fetches: metrics::counter!("hexyard_mirror_fetches_total"),
-            revalidated: metrics::counter!("hexyard_mirror_revalidated_total"),
-            stale: metrics::counter!("hexyard_mirror_stale_total"),
-            upstream_errors: metrics::counter!("hexyard_mirror_upstream_errors_total"),
-            upstream_bytes: metrics::counter!("hexyard_mirror_upstream_bytes_total"),
-            cache_bytes: metrics::gauge!("hexyard_mirror_cache_bytes"),
-        }
     }
 }
 
@@ -583,39 +461,6 @@ impl Mirror {
         }
     }
 
-    fn verify_installs(&self, csv: &[u8], signature: &[u8]) -> Result<(), MirrorError> {
-        let text: Vec<u8> = signature.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-        let signature = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|_| MirrorError::Upstream("the installs CSV signature is not base64".into()))?;
-        if self.key.verify(csv, &signature) {
-            Ok(())
-        } else {
-            Err(MirrorError::Upstream("the installs CSV signature does not verify".into()))
-        }
-    }
-
-    /// The installs CSV's signature, always one that verifies the CSV served: when the two
-    /// cached copies do not match (a replica replaced one), the pair is fetched again.
-    async fn installs_signature(self: &Arc<Self>) -> Result<Served, MirrorError> {
-        let csv = Box::pin(self.resource(INSTALLS_CSV)).await?;
-        let signature = self.resource_cached(INSTALLS_SIGNATURE, &Kind::InstallsSignature).await?;
-        if let Some(signature) = signature
-            && self.verify_installs(&csv.body, &signature.body).is_ok()
-        {
-            return Ok(signature.served(csv.stale));
-        }
-        if self.settings.offline {
-            return Err(MirrorError::NotCached(INSTALLS_SIGNATURE.to_owned()));
-        }
-        let cached = self.resource_cached(INSTALLS_CSV, &Kind::Installs).await?;
-        let csv = self.resource_from(INSTALLS_CSV, Kind::Installs, cached, true).await?;
-        match self.resource_cached(INSTALLS_SIGNATURE, &Kind::InstallsSignature).await? {
-            Some(signature) if self.verify_installs(&csv.body, &signature.body).is_ok() => Ok(signature.served(false)),
-            _ => Err(MirrorError::Upstream("the installs CSV and its signature do not match".into())),
-        }
-    }
-
     /// The verified package resource of `name`, decoded; `force` asks the upstream even when
     /// the cached one is fresh.
     pub async fn package(self: &Arc<Self>, name: &str, force: bool) -> Result<proto::package::Package, MirrorError> {
@@ -633,239 +478,4 @@ impl Mirror {
         hexyard_registry::decode_versions(&served.body, &self.key, &self.settings.repository)
             .map_err(|e| MirrorError::Internal(format!("the cached versions do not verify: {e}")))
     }
-
-    /// A tarball, `NAME-VERSION` (without `.tar`).
-    pub async fn tarball(self: &Arc<Self>, stem: &str) -> Result<Served, MirrorError> {
-        // the hot path: a tarball this process has served, still in memory
-        let known = self.tarball_index.read().expect("index lock").get(stem).cloned();
-        if let Some(indexed) = known
-            && let Some(body) = self.tarballs.get(&indexed.checksum)
-        {
-            self.meters.hits.increment(1);
-            return Ok(indexed.served(body));
-        }
-        let Some((name, version)) = split_release(stem) else { return Err(MirrorError::NotFound) };
-        let stem = format!("{name}-{version}");
-        if let Some(served) = self.tarball_cached(&name, &version, &stem).await? {
-            self.meters.hits.increment(1);
-            return Ok(served);
-        }
-        if self.settings.offline {
-            return Err(MirrorError::NotCached(format!("tarballs/{stem}.tar")));
-        }
-        let mirror = self.clone();
-        let key = format!("tarballs/{stem}");
-        self.tarball_flights.join(&key, move || async move { mirror.fetch_tarball(&name, &version, &stem).await }).await
-    }
-
-    /// Whether a tarball is cached (for `mirror sync`).
-    pub async fn has_tarball(&self, name: &str, version: &str) -> Result<bool, MirrorError> {
-        let stem = format!("{name}-{version}");
-        if self.tarball_index.read().expect("index lock").contains_key(&stem) {
-            return Ok(true);
-        }
-        Ok(rows::tarball(&self.db, name, version).await?.is_some())
-    }
-
-    /// The cached tarball, if it is still the one the signed release names.
-    async fn tarball_cached(
-        self: &Arc<Self>,
-        name: &str,
-        version: &Version,
-        stem: &str,
-    ) -> Result<Option<Served>, MirrorError> {
-        let known = self.tarball_index.read().expect("index lock").get(stem).cloned();
-        let indexed = match &known {
-            Some(known) => known.clone(),
-            None => {
-                let Some(row) = rows::tarball(&self.db, name, &version.to_string()).await? else { return Ok(None) };
-                let Ok(checksum) = <[u8; 32]>::try_from(row.outer_checksum.as_slice()) else { return Ok(None) };
-                let release = self.signed_release(name, version).await?;
-                if release.outer_checksum.as_deref().is_some_and(|signed| signed != checksum.as_slice()) {
-                    tracing::info!(tarball = stem, "mirror: the upstream replaced a cached tarball; fetching it again");
-                    return Ok(None);
-                }
-                Indexed::new(checksum, row.fetched_at)
-            }
-        };
-        let checksum = indexed.checksum;
-        let body = match self.tarballs.get(&checksum) {
-            Some(body) => body,
-            None => {
-                let Some(body) = self.blobs.get(&rows::tarball_key(&checksum)).await? else {
-                    tracing::error!(tarball = stem, "mirror: a cached tarball's blob is missing; fetching it again");
-                    self.tarball_index.write().expect("index lock").remove(stem);
-                    return Ok(None);
-                };
-                self.tarballs.insert(&checksum, body.clone());
-                body
-            }
-        };
-        let served = indexed.served(body);
-        if known.is_none() {
-            self.tarball_index.write().expect("index lock").insert(stem.to_owned(), indexed);
-        }
-        Ok(Some(served))
-    }
-
-    async fn fetch_tarball(self: &Arc<Self>, name: &str, version: &Version, stem: &str) -> Result<Served, MirrorError> {
-        // another replica may have fetched it meanwhile
-        if let Some(served) = self.tarball_cached(name, version, stem).await? {
-            return Ok(served);
-        }
-        let release = self.signed_release(name, version).await?;
-        let path = format!("tarballs/{stem}.tar");
-        let answer =
-            self.upstream.get(&path, None, MAX_TARBALL_BYTES).await.inspect_err(|e| self.upstream_failed(&path, e))?;
-        let body = match answer {
-            Answer::Body { bytes, .. } => bytes,
-            Answer::Missing => return Err(MirrorError::NotFound),
-            Answer::NotModified => {
-                let e = MirrorError::Upstream(format!("{path} answered 304 to an unconditional request"));
-                self.upstream_failed(&path, &e);
-                return Err(e);
-            }
-        };
-        self.meters.upstream_bytes.increment(body.len() as u64);
-        let outer: [u8; 32] = Sha256::digest(&body).into();
-        if let Err(e) = check_tarball(&release, &body, &outer) {
-            // a tarball replaced upstream since the package resource was cached: check it
-            // against a fresh one before refusing it
-            let fresh = match self.forced_release(name, version).await {
-                Some(Ok(fresh)) => fresh,
-                _ => {
-                    self.upstream_failed(&path, &e);
-                    return Err(e);
-                }
-            };
-            if let Err(e) = check_tarball(&fresh, &body, &outer) {
-                self.upstream_failed(&path, &e);
-                return Err(e);
-            }
-        }
-        self.blobs.put(&rows::tarball_key(&outer), body.clone()).await?;
-        let now = OffsetDateTime::now_utc();
-        let row = rows::Tarball {
-            package: name.to_owned(),
-            version: version.to_string(),
-            outer_checksum: outer.to_vec(),
-            size: body.len() as i64,
-            fetched_at: now,
-        };
-        rows::put_tarball(&self.db, &row).await?;
-        self.meters.fetches.increment(1);
-        self.grew(body.len()).await;
-        tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
-        self.tarballs.insert(&outer, body.clone());
-        let indexed = Indexed::new(outer, now);
-        let served = indexed.served(body);
-        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), indexed);
-        Ok(served)
-    }
-
-    /// The signed release of a tarball: from the cached package resource, or from a
-    /// revalidated one when the release is newer than the cache.
-    async fn signed_release(
-        self: &Arc<Self>,
-        name: &str,
-        version: &Version,
-    ) -> Result<proto::package::Release, MirrorError> {
-        if let Some(release) = find_release(self.package(name, false).await?, version) {
-            return Ok(release);
-        }
-        match self.forced_release(name, version).await {
-            Some(found) => found,
-            None => Err(MirrorError::NotFound),
-        }
-    }
-
-    /// The release from a package resource revalidated now, unless that was done for this
-    /// package within [`FORCED_EVERY`] (or the mirror is offline): `None` then.
-    async fn forced_release(
-        self: &Arc<Self>,
-        name: &str,
-        version: &Version,
-    ) -> Option<Result<proto::package::Release, MirrorError>> {
-        let recent = self.forced.read().expect("forced lock").get(name).is_some_and(|at| at.elapsed() < FORCED_EVERY);
-        if recent || self.settings.offline {
-            return None;
-        }
-        self.remember(&self.forced, name);
-        Some(self.package(name, true).await.and_then(|p| find_release(p, version).ok_or(MirrorError::NotFound)))
-    }
-
-    /// Counts new bytes into the cache size, and warns when it is past the limit.
-    async fn grew(&self, bytes: usize) {
-        if self.cached_bytes.load(Ordering::Relaxed) < 0 {
-            match rows::totals(&self.db).await {
-                Ok(totals) => self.cached_bytes.store(totals.bytes(), Ordering::Relaxed),
-                Err(e) => {
-                    tracing::error!(error = %crate::Error::from(e).chain(), "mirror: counting the cache failed");
-                    return;
-                }
-            }
-        } else {
-            self.cached_bytes.fetch_add(bytes as i64, Ordering::Relaxed);
-        }
-        let total = self.cached_bytes.load(Ordering::Relaxed);
-        self.meters.cache_bytes.set(total as f64);
-        let Some(max) = self.settings.max_bytes else { return };
-        if total as u64 > max {
-            let now = OffsetDateTime::now_utc().unix_timestamp();
-            let last = self.warned_at.load(Ordering::Relaxed);
-            if now - last >= SIZE_WARNING_EVERY.as_secs() as i64
-                && self.warned_at.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-            {
-                tracing::warn!(
-                    cached_bytes = total,
-                    max_bytes = max,
-                    "mirror: the cache is larger than HEXYARD_MIRROR_MAX_BYTES; give it room or raise the limit"
-                );
-            }
-        }
-    }
-
-    /// How many bytes the cache holds, as this process last counted (`None` before it counted).
-    pub fn cached_bytes(&self) -> Option<u64> {
-        u64::try_from(self.cached_bytes.load(Ordering::Relaxed)).ok()
-    }
-}
-
-fn find_release(package: proto::package::Package, version: &Version) -> Option<proto::package::Release> {
-    package.releases.into_iter().find(|r| Version::parse(&r.version).ok().as_ref() == Some(version))
-}
-
-/// A tarball's ETag: the same as `/repo` gives one, from its outer checksum.
-fn tarball_etag(outer: &[u8; 32]) -> Bytes {
-    Bytes::from(crate::registry::etag_of_checksum(outer))
-}
-
-/// A tarball matches its signed release: the outer checksum, or for releases the upstream
-/// signed before outer checksums existed, the inner one.
-fn check_tarball(release: &proto::package::Release, body: &[u8], outer: &[u8; 32]) -> Result<(), MirrorError> {
-    match release.outer_checksum.as_deref() {
-        Some(expected) if expected == outer.as_slice() => Ok(()),
-        Some(_) => Err(MirrorError::Upstream("the tarball's checksum differs from the signed one".into())),
-        None => {
-            let limits = hexyard_tarball::Limits::default();
-            let package = hexyard_tarball::read(body, &limits)
-                .map_err(|e| MirrorError::Upstream(format!("the tarball does not read: {e}")))?;
-            if package.inner_checksum.as_slice() == release.inner_checksum.as_slice() {
-                Ok(())
-            } else {
-                Err(MirrorError::Upstream("the tarball's checksum differs from the signed one".into()))
-            }
-        }
-    }
-}
-
-/// What the cache holds and the last `mirror sync`, from the database (shared by replicas).
-#[derive(Debug, Clone)]
-pub struct Status {
-    pub totals: rows::Totals,
-    pub last_sync: Option<rows::Sync>,
-}
-
-pub async fn status(services: &crate::Services) -> crate::Result<Status> {
-    Ok(Status { totals: rows::totals(&services.db).await?, last_sync: rows::last_sync(&services.db).await? })
 }
