@@ -62,6 +62,20 @@ impl<V: Weigh + Clone> BudgetCache<V> {
         self.store(key, value, true);
     }
 
+    /// Forgets every entry whose key `forget` picks.
+    pub fn remove_if(&self, forget: impl Fn(&[u8]) -> bool) {
+        let mut inner = self.inner.write().expect("cache lock");
+        let Inner { entries, order, size } = &mut *inner;
+        entries.retain(|key, value| {
+            let keep = !forget(key);
+            if !keep {
+                *size -= value.weight();
+            }
+            keep
+        });
+        order.retain(|key| entries.contains_key(key));
+    }
+
     fn store(&self, checksum: &[u8], value: V, replace: bool) {
         let weight = value.weight();
         if weight > self.budget {
@@ -119,5 +133,10 @@ mod tests {
         assert!(cache.get(b"a").is_some() && cache.get(b"b").is_some(), "6 + 4 bytes fit in 10");
         cache.put(b"c", Bytes::from_static(b"c"));
         assert!(cache.get(b"a").is_none(), "the oldest went");
+        cache.remove_if(|key| key == b"b");
+        assert!(cache.get(b"b").is_none() && cache.get(b"c").is_some());
+        // the budget freed: 9 more bytes fit beside "c"
+        cache.put(b"d", Bytes::from(vec![0; 9]));
+        assert!(cache.get(b"c").is_some() && cache.get(b"d").is_some());
     }
 }

@@ -61,21 +61,19 @@ impl Cached {
     }
 }
 
-/// A cached tarball this process has checked against its signed release.
-#[derive(Debug, Clone)]
-pub(super) struct Indexed {
-    pub(super) checksum: [u8; 32],
-    pub(super) etag: Bytes,
-    pub(super) last_modified: Bytes,
+impl Weigh for Served {
+    fn weight(&self) -> usize {
+        self.body.len()
+    }
 }
 
-impl Indexed {
-    pub(super) fn new(checksum: [u8; 32], fetched_at: OffsetDateTime) -> Indexed {
-        Indexed { checksum, etag: tarball_etag(&checksum), last_modified: http_date(fetched_at) }
-    }
-
-    pub(super) fn served(&self, body: Bytes) -> Served {
-        Served { body, etag: self.etag.clone(), last_modified: self.last_modified.clone(), stale: false }
+/// A tarball as served: its ETag from its outer checksum, as `/repo` makes one.
+pub(super) fn tarball_served(body: Bytes, outer: &[u8; 32], fetched_at: OffsetDateTime) -> Served {
+    Served {
+        body,
+        etag: Bytes::from(crate::registry::etag_of_checksum(outer)),
+        last_modified: http_date(fetched_at),
+        stale: false,
     }
 }
 
@@ -86,9 +84,4 @@ fn http_date(t: OffsetDateTime) -> Bytes {
     );
     let utc = t.to_offset(time::UtcOffset::UTC);
     Bytes::from(utc.format(&format).unwrap_or_default())
-}
-
-/// A tarball's ETag: the same as `/repo` gives one, from its outer checksum.
-fn tarball_etag(outer: &[u8; 32]) -> Bytes {
-    Bytes::from(crate::registry::etag_of_checksum(outer))
 }

@@ -32,9 +32,9 @@ use hexyard_storage::mirror as rows;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::blob_cache::{BlobCache, BudgetCache};
+use crate::blob_cache::BudgetCache;
+use cached::Cached;
 pub use cached::Served;
-use cached::{Cached, Indexed};
 use flights::Flights;
 use meters::Meters;
 pub use meters::{Status, status};
@@ -176,10 +176,9 @@ pub struct Mirror {
     db: PgPool,
     blobs: BlobStore,
     resources: BudgetCache<Arc<Cached>>,
-    tarballs: BlobCache,
-    /// `NAME-VERSION` → outer checksum and fetch time of the cached tarballs this process has
-    /// checked against the signed release; a package's entries go when its resource changes.
-    tarball_index: RwLock<HashMap<String, Indexed>>,
+    /// Tarballs by `NAME-VERSION`, checked against their signed release; a package's go when
+    /// its resource changes.
+    tarballs: BudgetCache<Served>,
     resource_flights: Flights<Arc<Cached>>,
     tarball_flights: Flights<Served>,
     /// Paths the upstream said it does not have, and when: asked again only after a while.
@@ -219,8 +218,7 @@ impl Mirror {
             db,
             blobs,
             resources: BudgetCache::new(MEMORY_BYTES),
-            tarballs: BlobCache::new(MEMORY_BYTES),
-            tarball_index: RwLock::default(),
+            tarballs: BudgetCache::new(MEMORY_BYTES),
             resource_flights: Flights::new(),
             tarball_flights: Flights::new(),
             missing: RwLock::default(),
@@ -370,7 +368,7 @@ impl Mirror {
         if let Kind::Package(name) = &kind {
             // its releases may have changed (a replaced tarball): check cached ones again
             let prefix = format!("{name}-");
-            self.tarball_index.write().expect("index lock").retain(|stem, _| !stem.starts_with(&prefix));
+            self.tarballs.remove_if(|stem| stem.starts_with(prefix.as_bytes()));
         }
         self.meters.fetches.increment(1);
         self.grew(cached.body.len()).await;

@@ -10,18 +10,16 @@ use hexyard_storage::mirror as rows;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{Answer, FORCED_EVERY, Indexed, MAX_TARBALL_BYTES, Mirror, MirrorError, Served, split_release};
+use super::cached::tarball_served;
+use super::{Answer, FORCED_EVERY, MAX_TARBALL_BYTES, Mirror, MirrorError, Served, split_release};
 
 impl Mirror {
     /// A tarball, `NAME-VERSION` (without `.tar`).
     pub async fn tarball(self: &Arc<Self>, stem: &str) -> Result<Served, MirrorError> {
-        // the hot path: a tarball this process has served, still in memory
-        let known = self.tarball_index.read().expect("index lock").get(stem).cloned();
-        if let Some(indexed) = known
-            && let Some(body) = self.tarballs.get(&indexed.checksum)
-        {
+        // the hot path: a tarball this process has served, still in memory (one lock)
+        if let Some(served) = self.tarballs.get(stem.as_bytes()) {
             self.meters.hits.increment(1);
-            return Ok(indexed.served(body));
+            return Ok(served);
         }
         let Some((name, version)) = split_release(stem) else { return Err(MirrorError::NotFound) };
         let stem = format!("{name}-{version}");
@@ -39,51 +37,36 @@ impl Mirror {
 
     /// Whether a tarball is cached (for `mirror sync`).
     pub async fn has_tarball(&self, name: &str, version: &str) -> Result<bool, MirrorError> {
-        let stem = format!("{name}-{version}");
-        if self.tarball_index.read().expect("index lock").contains_key(&stem) {
+        if self.tarballs.get(format!("{name}-{version}").as_bytes()).is_some() {
             return Ok(true);
         }
         Ok(rows::tarball(&self.db, name, version).await?.is_some())
     }
 
-    /// The cached tarball, if it is still the one the signed release names.
+    /// The cached tarball, if it is still the one the signed release names (then kept in
+    /// memory, until its package's resource changes).
     async fn tarball_cached(
         self: &Arc<Self>,
         name: &str,
         version: &Version,
         stem: &str,
     ) -> Result<Option<Served>, MirrorError> {
-        let known = self.tarball_index.read().expect("index lock").get(stem).cloned();
-        let indexed = match &known {
-            Some(known) => known.clone(),
-            None => {
-                let Some(row) = rows::tarball(&self.db, name, &version.to_string()).await? else { return Ok(None) };
-                let Ok(checksum) = <[u8; 32]>::try_from(row.outer_checksum.as_slice()) else { return Ok(None) };
-                let release = self.signed_release(name, version).await?;
-                if release.outer_checksum.as_deref().is_some_and(|signed| signed != checksum.as_slice()) {
-                    tracing::info!(tarball = stem, "mirror: the upstream replaced a cached tarball; fetching it again");
-                    return Ok(None);
-                }
-                Indexed::new(checksum, row.fetched_at)
-            }
-        };
-        let checksum = indexed.checksum;
-        let body = match self.tarballs.get(&checksum) {
-            Some(body) => body,
-            None => {
-                let Some(body) = self.blobs.get(&rows::tarball_key(&checksum)).await? else {
-                    tracing::error!(tarball = stem, "mirror: a cached tarball's blob is missing; fetching it again");
-                    self.tarball_index.write().expect("index lock").remove(stem);
-                    return Ok(None);
-                };
-                self.tarballs.insert(&checksum, body.clone());
-                body
-            }
-        };
-        let served = indexed.served(body);
-        if known.is_none() {
-            self.tarball_index.write().expect("index lock").insert(stem.to_owned(), indexed);
+        if let Some(served) = self.tarballs.get(stem.as_bytes()) {
+            return Ok(Some(served));
         }
+        let Some(row) = rows::tarball(&self.db, name, &version.to_string()).await? else { return Ok(None) };
+        let Ok(checksum) = <[u8; 32]>::try_from(row.outer_checksum.as_slice()) else { return Ok(None) };
+        let release = self.signed_release(name, version).await?;
+        if release.outer_checksum.as_deref().is_some_and(|signed| signed != checksum.as_slice()) {
+            tracing::info!(tarball = stem, "mirror: the upstream replaced a cached tarball; fetching it again");
+            return Ok(None);
+        }
+        let Some(body) = self.blobs.get(&rows::tarball_key(&checksum)).await? else {
+            tracing::error!(tarball = stem, "mirror: a cached tarball's blob is missing; fetching it again");
+            return Ok(None);
+        };
+        let served = tarball_served(body, &checksum, row.fetched_at);
+        self.tarballs.put(stem.as_bytes(), served.clone());
         Ok(Some(served))
     }
 
@@ -135,10 +118,8 @@ impl Mirror {
         self.meters.fetches.increment(1);
         self.grew(body.len()).await;
         tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
-        self.tarballs.insert(&outer, body.clone());
-        let indexed = Indexed::new(outer, now);
-        let served = indexed.served(body);
-        self.tarball_index.write().expect("index lock").insert(stem.to_owned(), indexed);
+        let served = tarball_served(body, &outer, now);
+        self.tarballs.put(stem.as_bytes(), served.clone());
         Ok(served)
     }
 
