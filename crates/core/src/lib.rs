@@ -10,7 +10,7 @@ mod role;
 mod version;
 
 pub use account::{Email, EmailError, KeyName, KeyNameError, MAX_KEY_NAME_LEN, UserRef, Username, UsernameError};
-pub use package_name::{PackageName, PackageNameError};
+pub use package_name::{PackageName, PackageNameError, parse_release};
 pub use repository::{HEXPM, RepositoryName, RepositoryNameError};
 pub use requirement::{Requirement, RequirementError};
 pub use retirement::{RetirementReason, RetirementReasonError};

@@ -213,6 +213,13 @@ impl AsRef<str> for PackageName {
 
 crate::string_serde!(PackageName);
 
+/// A release as tarball and docs file names hold it, `NAME-VERSION`: package names hold no `-`,
+/// so the first one ends the name.
+pub fn parse_release(stem: &str) -> Option<(PackageName, crate::Version)> {
+    let (name, version) = stem.split_once('-')?;
+    Some((PackageName::parse_existing(name).ok()?, crate::Version::parse(version).ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +254,14 @@ mod tests {
         let n: PackageName = serde_json::from_str("\"plug\"").unwrap();
         assert_eq!(serde_json::to_string(&n).unwrap(), "\"plug\"");
         assert!(serde_json::from_str::<PackageName>("\"Plug\"").is_err());
+    }
+
+    #[test]
+    fn release_stems_split_at_the_first_dash() {
+        let (name, version) = super::parse_release("phoenix_html-4.0.0-rc.1").unwrap();
+        assert_eq!((name.as_str(), version.to_string().as_str()), ("phoenix_html", "4.0.0-rc.1"));
+        assert!(super::parse_release("nodash").is_none());
+        assert!(super::parse_release("Bad-1.0.0").is_none());
+        assert!(super::parse_release("ok-1.0").is_none());
     }
 }

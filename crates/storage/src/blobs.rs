@@ -62,7 +62,7 @@ impl BlobStore {
 
 /// The key of a package tarball: its outer checksum.
 pub fn tarball_key(outer_checksum: &[u8]) -> String {
-    let hex: String = outer_checksum.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex_lower(outer_checksum);
     format!("tarballs/{}/{hex}.tar", &hex[..2])
 }
 
@@ -70,4 +70,9 @@ pub fn tarball_key(outer_checksum: &[u8]) -> String {
 /// version hold no `/` and no `..`), under its repository.
 pub fn docs_key(repository_id: i64, package: &str, version: &str) -> String {
     format!("docs/{repository_id}/{package}/{package}-{version}.tar.gz")
+}
+
+/// Bytes as lowercase hexadecimal, as blob keys spell checksums.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

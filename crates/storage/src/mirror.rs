@@ -30,18 +30,14 @@ pub struct Tarball {
 
 /// The blob key of a resource body.
 pub fn resource_key(sha256: &[u8]) -> String {
-    let hex = hex(sha256);
+    let hex = crate::blobs::hex_lower(sha256);
     format!("mirror/resources/{}/{hex}", &hex[..2])
 }
 
 /// The blob key of a mirrored tarball.
 pub fn tarball_key(outer_checksum: &[u8]) -> String {
-    let hex = hex(outer_checksum);
+    let hex = crate::blobs::hex_lower(outer_checksum);
     format!("mirror/tarballs/{}/{hex}.tar", &hex[..2])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub async fn resource(db: impl PgExecutor<'_>, path: &str) -> Result<Option<Resource>> {

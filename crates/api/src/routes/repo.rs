@@ -149,10 +149,7 @@ async fn get_docs(services: web::Data<Services>, req: HttpRequest) -> Result<Htt
         Err(response) => return Ok(response),
     };
     let file = req.match_info().get("file").unwrap_or_default();
-    // package names hold no `-`: the first one ends the name
-    let parsed = file.strip_suffix(".tar.gz").and_then(|stem| stem.split_once('-')).and_then(|(name, version)| {
-        Some((hexyard_core::PackageName::parse_existing(name).ok()?, hexyard_core::Version::parse(version).ok()?))
-    });
+    let parsed = file.strip_suffix(".tar.gz").and_then(hexyard_core::parse_release);
     let Some((name, version)) = parsed else { return Ok(repo_not_found()) };
     let Some(bytes) = hexyard_service::docs::tarball(&services, &repo, &name, &version).await? else {
         return Ok(repo_not_found());

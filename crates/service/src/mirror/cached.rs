@@ -23,7 +23,6 @@ pub struct Served {
 #[derive(Debug)]
 pub(super) struct Cached {
     pub(super) body: Bytes,
-    pub(super) sha256: [u8; 32],
     pub(super) etag: Bytes,
     pub(super) last_modified: Bytes,
     pub(super) upstream_etag: Option<String>,
@@ -46,10 +45,10 @@ impl Cached {
         checked_at: OffsetDateTime,
     ) -> Arc<Cached> {
         Arc::new(Cached {
-            etag: Bytes::from(crate::registry::etag_of(&body)),
+            // the checksum is known: the body is not hashed again
+            etag: Bytes::from(crate::registry::etag_of_checksum(&sha256)),
             last_modified: http_date(fetched_at),
             body,
-            sha256,
             upstream_etag,
             fetched_at,
             checked_at,

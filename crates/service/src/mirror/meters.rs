@@ -87,11 +87,6 @@ impl Mirror {
             }
         }
     }
-
-    /// How many bytes the cache holds, as this process last counted (`None` before it counted).
-    pub fn cached_bytes(&self) -> Option<u64> {
-        u64::try_from(self.cached_bytes.load(Ordering::Relaxed)).ok()
-    }
 }
 
 /// What the cache holds and the last `mirror sync`, from the database (shared by replicas).

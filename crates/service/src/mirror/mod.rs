@@ -164,8 +164,7 @@ impl Kind {
 
 /// `NAME-VERSION` (package names hold no `-`).
 fn split_release(stem: &str) -> Option<(String, Version)> {
-    let (name, version) = stem.split_once('-')?;
-    Some((PackageName::parse_existing(name).ok()?.as_str().to_owned(), Version::parse(version).ok()?))
+    hexyard_core::parse_release(stem).map(|(name, version)| (name.as_str().to_owned(), version))
 }
 
 /// The mirror: its settings, the upstream, and what is cached in memory.
@@ -338,7 +337,6 @@ impl Mirror {
                 self.meters.revalidated.increment(1);
                 let confirmed = Arc::new(Cached {
                     body: c.body.clone(),
-                    sha256: c.sha256,
                     etag: c.etag.clone(),
                     last_modified: c.last_modified.clone(),
                     upstream_etag: c.upstream_etag.clone(),
