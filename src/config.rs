@@ -1,9 +1,12 @@
-//! Configuration from `HEXYARD_*` environment variables (the README lists every one).
+//! The configuration: the settings of [`crate::settings`] (a file under the `HEXYARD_*`
+//! environment) parsed and checked.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+
+use crate::settings::Sources;
 
 /// Every setting of the server and the admin commands.
 #[derive(Debug, Clone)]
@@ -41,11 +44,30 @@ pub struct Config {
     /// `HEXYARD_MIRROR` and `HEXYARD_MIRROR_*`: the caching mirror of hex.pm (or another
     /// upstream) under `/mirror`; `None` when `HEXYARD_MIRROR=off`.
     pub mirror: Option<hexyard_service::mirror::MirrorSettings>,
+    /// `HEXYARD_LOG_FORMAT`: how log lines are written.
+    pub log_format: LogFormat,
+    /// `HEXYARD_METRICS`: whether `/metrics` is served (and meters kept).
+    pub metrics: bool,
+    /// `HEXYARD_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer TOKEN`.
+    pub metrics_token: Option<String>,
+    /// `HEXYARD_SHUTDOWN_SECONDS`: how long in-flight requests get to finish after SIGTERM.
+    pub shutdown: std::time::Duration,
+    /// `HEXYARD_DATABASE_POOL_SIZE`: the server's database connections.
+    pub pool_size: u32,
+}
+
+/// `HEXYARD_LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Config {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    pub fn load(sources: &Sources) -> anyhow::Result<Self> {
+        let var = |name: &str| sources.get(name);
         let listen = var("HEXYARD_LISTEN").unwrap_or_else(|| "127.0.0.1:4000".to_owned());
         let repository = var("HEXYARD_REPOSITORY").unwrap_or_else(|| "hexyard".to_owned());
         if repository == hexyard_core::HEXPM {
@@ -100,6 +122,34 @@ impl Config {
                 Some(other) => anyhow::bail!("HEXYARD_COUNT_DOWNLOADS {other:?}: true or false"),
             },
             mirror: mirror(&var)?,
+            log_format: match var("HEXYARD_LOG_FORMAT").as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => anyhow::bail!("HEXYARD_LOG_FORMAT {other:?}: text or json"),
+            },
+            metrics: match var("HEXYARD_METRICS").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => anyhow::bail!("HEXYARD_METRICS {other:?}: on or off"),
+            },
+            metrics_token: var("HEXYARD_METRICS_TOKEN"),
+            shutdown: match var("HEXYARD_SHUTDOWN_SECONDS") {
+                None => std::time::Duration::from_secs(30),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| (1..=3600).contains(s))
+                    .map(std::time::Duration::from_secs)
+                    .with_context(|| format!("HEXYARD_SHUTDOWN_SECONDS {v:?}: 1 to 3600"))?,
+            },
+            pool_size: match var("HEXYARD_DATABASE_POOL_SIZE") {
+                None => 32,
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (2..=1000).contains(n))
+                    .with_context(|| format!("HEXYARD_DATABASE_POOL_SIZE {v:?}: 2 to 1000"))?,
+            },
         })
     }
 

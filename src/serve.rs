@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::database::Database;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let db = Database::open(&config, 32).await?;
+    let db = Database::open(&config, config.pool_size).await?;
     let result = serve(&config, &db).await;
     db.close().await;
     result
@@ -21,13 +21,21 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
     // before the use cases open: they register their meters with this recorder
-    let metrics = install_metrics()?;
+    let metrics = if config.metrics { Some(install_metrics(config, db.pool.clone())?) } else { None };
     let services = crate::services::open(config, db, &public_url).await?;
     services.start().await.context("loading the registry")?;
     let services = web::Data::new(services);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, workers, metrics)?;
+    let options = hexyard_api::server::Options { workers, shutdown: config.shutdown, metrics };
+    let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, options)?;
     print_setup(&public_url, services.public());
+    let handle = server.handle();
+    let deadline = config.shutdown;
+    tokio::spawn(async move {
+        stop_signal().await;
+        tracing::info!("stopping: finishing the requests under way");
+        hexyard_api::server::stop_gracefully(handle, deadline).await;
+    });
     let served = server.await;
     // the server has stopped taking requests: the last downloads are counted
     if let Err(e) = services.downloads.flush(&db.pool).await {
@@ -36,12 +44,49 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     Ok(served?)
 }
 
+/// SIGTERM (what service managers and container runtimes send) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// The Prometheus exporter (`metrics-exporter-prometheus`) as the process's recorder, and the
-/// renderer `/metrics` calls.
-fn install_metrics() -> anyhow::Result<Option<hexyard_api::Metrics>> {
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+/// renderer `/metrics` calls (which first reads the database pool's use).
+fn install_metrics(config: &Config, pool: hexyard_storage::PgPool) -> anyhow::Result<hexyard_api::Metrics> {
+    use metrics_exporter_prometheus::Matcher;
+    // durations as Prometheus histograms (not summaries), so replicas' can be added up
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".to_owned()),
+            &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
+        )
+        .context("the metrics' buckets")?
+        .build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).context("installing the metrics recorder")?;
+    hexyard_api::observe::describe_meters();
+    metrics::describe_gauge!("hexyard_db_pool_connections", "database connections the server holds");
+    metrics::describe_gauge!("hexyard_db_pool_idle", "database connections the server holds, idle");
+    metrics::describe_gauge!("hexyard_db_pool_max", "the most database connections the server opens");
+    let (connections, idle) = (metrics::gauge!("hexyard_db_pool_connections"), metrics::gauge!("hexyard_db_pool_idle"));
+    metrics::gauge!("hexyard_db_pool_max").set(f64::from(config.pool_size));
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
@@ -50,7 +95,12 @@ fn install_metrics() -> anyhow::Result<Option<hexyard_api::Metrics>> {
             upkeep.run_upkeep();
         }
     });
-    Ok(Some(hexyard_api::Metrics(std::sync::Arc::new(move || handle.render()))))
+    let render = move || {
+        connections.set(f64::from(pool.size()));
+        idle.set(pool.num_idle() as f64);
+        handle.render()
+    };
+    Ok(hexyard_api::Metrics { render: std::sync::Arc::new(render), token: config.metrics_token.clone() })
 }
 
 /// What a user pastes to point mix and rebar3 at this server.

@@ -88,7 +88,7 @@ fn docs_of(entries: &[Raw<'_>]) -> Vec<u8> {
 }
 
 /// Files under `dir` named `name`, at any depth.
-fn files_named(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
+pub fn files_named(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();

@@ -2,6 +2,7 @@
 //! the real clients (rebar3, hex_core as bundled in rebar3, Gleam's `hexpm` crate) and by hand.
 
 mod api;
+mod backup;
 mod chrome;
 mod clients;
 mod docs;
@@ -17,6 +18,7 @@ mod orgs;
 mod ratelimit;
 mod replicas;
 mod review;
+mod s3;
 mod search;
 mod support;
 mod tfa;

@@ -19,9 +19,13 @@ use hexyard_service::Services;
 pub use error::ApiError;
 
 /// Renders the process's metrics in the Prometheus text format: the server's exporter, given
-/// to the app so that this crate needs no exporter of its own.
+/// to the app so that this crate needs no exporter of its own; and the bearer token `/metrics`
+/// asks for, if any.
 #[derive(Clone)]
-pub struct Metrics(pub std::sync::Arc<dyn Fn() -> String + Send + Sync>);
+pub struct Metrics {
+    pub render: std::sync::Arc<dyn Fn() -> String + Send + Sync>,
+    pub token: Option<String>,
+}
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

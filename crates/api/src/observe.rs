@@ -34,12 +34,37 @@ fn next_id() -> String {
     format!("{start:08x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Requests being handled now, across workers: what a graceful shutdown waits for.
+static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+
+/// How many requests are being handled.
+pub fn in_flight() -> u64 {
+    IN_FLIGHT.load(Ordering::Acquire)
+}
+
+/// Counts a request while it is handled, however its handling ends.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// The middleware: the outermost layer of the app. (It cannot hold on to the request: the
 /// layers inside need to be its only owner.)
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let _in_flight = InFlight::enter();
     let id = next_id();
     actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", id = %id);
@@ -59,17 +84,43 @@ pub async fn log_requests(
             Err(span.in_scope(|| ApiError::internal(format!("a handler panicked: {message}"))).into())
         }
     };
-    let status = match &outcome {
-        Ok(res) => res.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
+    let (status, route) = match &outcome {
+        Ok(res) => (res.status().as_u16(), res.request().match_pattern()),
+        Err(e) => (e.as_response_error().status_code().as_u16(), None),
     };
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    meter(&method, route, status, elapsed);
+    let duration_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(target: "hexyard::access", method, path, status, duration_ms, "request"));
     let mut response = outcome?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(response)
+}
+
+/// Counts the request (`hexyard_http_requests_total`) and its duration
+/// (`hexyard_http_request_duration_seconds`) by method, route pattern (never the path itself,
+/// which would make a series per package) and status.
+fn meter(method: &str, route: Option<String>, status: u16, seconds: f64) {
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let labels = vec![
+        metrics::Label::new("method", method.to_owned()),
+        metrics::Label::new("route", route),
+        metrics::Label::new("status", status.to_string()),
+    ];
+    metrics::counter!("hexyard_http_requests_total", labels.clone()).increment(1);
+    metrics::histogram!("hexyard_http_request_duration_seconds", labels).record(seconds);
+}
+
+/// Describes the meters of this crate, for `/metrics`' help lines.
+pub fn describe_meters() {
+    metrics::describe_counter!("hexyard_http_requests_total", "HTTP requests answered, by method, route and status");
+    metrics::describe_histogram!(
+        "hexyard_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "time to answer an HTTP request (up to its body being streamed), by method, route and status"
+    );
 }
 
 /// `HEAD` is `GET` without a body: the route of `GET` answers it, and the HTTP layer, which

@@ -25,17 +25,28 @@ use crate::principal::{authenticate, origin_of};
 /// gives up when the server closed it.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(75);
 
-/// Runs the app (with the `pages` of another crate) on `listener` until a shutdown signal.
+/// How the server runs.
+#[derive(Debug)]
+pub struct Options {
+    pub workers: usize,
+    /// How long in-flight requests get to finish after SIGTERM or Ctrl-C.
+    pub shutdown: Duration,
+    pub metrics: Option<crate::Metrics>,
+}
+
+/// Runs the app (with the `pages` of another crate) on `listener` until [`stop_gracefully`] is
+/// called (the caller watches for signals).
 pub fn run(
     services: web::Data<Services>,
     pages: fn(&mut web::ServiceConfig),
     listener: TcpListener,
-    workers: usize,
-    metrics: Option<crate::Metrics>,
+    options: Options,
 ) -> std::io::Result<actix_server::Server> {
+    let Options { workers, shutdown, metrics } = options;
     Ok(actix_server::Server::build()
         .workers(workers)
-        .shutdown_timeout(10)
+        .shutdown_timeout(shutdown.as_secs().max(1))
+        .disable_signals()
         .listen("hexyard", listener, move || {
             let app_services = services.clone();
             let app_metrics = metrics.clone();
@@ -50,6 +61,29 @@ pub fn run(
                 .tcp()
         })?
         .run())
+}
+
+/// Stops the server: no new connections, the requests under way finished (for up to
+/// `deadline`), then every connection closed, idle keep-alive ones at once rather than after
+/// their timeout.
+pub async fn stop_gracefully(handle: actix_server::ServerHandle, deadline: Duration) {
+    handle.pause().await;
+    let until = tokio::time::Instant::now() + deadline;
+    let mut quiet = 0;
+    // two quiet looks in a row: a request read just before the pause is counted by then
+    while quiet < 2 && tokio::time::Instant::now() < until {
+        if crate::observe::in_flight() == 0 {
+            quiet += 1;
+        } else {
+            quiet = 0;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = crate::observe::in_flight();
+    if left > 0 {
+        tracing::warn!(requests = left, "shutdown deadline reached with requests still being handled");
+    }
+    handle.stop(false).await;
 }
 
 fn is_upload(method: &Method, path: &str) -> bool {

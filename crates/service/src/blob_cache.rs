@@ -24,11 +24,37 @@ impl<T: Weigh> Weigh for Arc<T> {
     }
 }
 
-/// A byte-bounded cache of values by checksum.
+/// A byte-bounded cache of values by checksum, metered by name (`hexyard_cache_*{cache="…"}`).
 #[derive(Debug)]
 pub struct BudgetCache<V> {
     budget: usize,
     inner: RwLock<Inner<V>>,
+    meters: Meters,
+}
+
+/// A cache's hits, misses and size, through the `metrics` facade.
+#[derive(Debug)]
+struct Meters {
+    hits: metrics::Counter,
+    misses: metrics::Counter,
+    bytes: metrics::Gauge,
+    entries: metrics::Gauge,
+}
+
+impl Meters {
+    fn register(cache: &'static str) -> Meters {
+        use metrics::{Unit, describe_counter, describe_gauge};
+        describe_counter!("hexyard_cache_hits_total", "lookups an in-memory cache answered");
+        describe_counter!("hexyard_cache_misses_total", "lookups an in-memory cache did not hold");
+        describe_gauge!("hexyard_cache_bytes", Unit::Bytes, "what an in-memory cache holds");
+        describe_gauge!("hexyard_cache_entries", "entries an in-memory cache holds");
+        Meters {
+            hits: metrics::counter!("hexyard_cache_hits_total", "cache" => cache),
+            misses: metrics::counter!("hexyard_cache_misses_total", "cache" => cache),
+            bytes: metrics::gauge!("hexyard_cache_bytes", "cache" => cache),
+            entries: metrics::gauge!("hexyard_cache_entries", "cache" => cache),
+        }
+    }
 }
 
 /// Tarballs by outer checksum.
@@ -42,12 +68,27 @@ struct Inner<V> {
 }
 
 impl<V: Weigh + Clone> BudgetCache<V> {
-    pub fn new(budget: usize) -> Self {
-        BudgetCache { budget, inner: RwLock::new(Inner { entries: HashMap::new(), order: VecDeque::new(), size: 0 }) }
+    /// An empty cache of `budget` bytes, metered as `name`.
+    pub fn new(name: &'static str, budget: usize) -> Self {
+        BudgetCache {
+            budget,
+            inner: RwLock::new(Inner { entries: HashMap::new(), order: VecDeque::new(), size: 0 }),
+            meters: Meters::register(name),
+        }
     }
 
     pub fn get(&self, checksum: &[u8]) -> Option<V> {
-        self.inner.read().expect("cache lock").entries.get(checksum).cloned()
+        let found = self.inner.read().expect("cache lock").entries.get(checksum).cloned();
+        match found {
+            Some(_) => self.meters.hits.increment(1),
+            None => self.meters.misses.increment(1),
+        }
+        found
+    }
+
+    fn measure(&self, inner: &Inner<V>) {
+        self.meters.bytes.set(inner.size as f64);
+        self.meters.entries.set(inner.entries.len() as f64);
     }
 
     /// Keeps `value`, evicting the oldest entries to stay within the budget. A value larger
@@ -74,6 +115,7 @@ impl<V: Weigh + Clone> BudgetCache<V> {
             keep
         });
         order.retain(|key| entries.contains_key(key));
+        self.measure(&inner);
     }
 
     fn store(&self, checksum: &[u8], value: V, replace: bool) {
@@ -100,6 +142,7 @@ impl<V: Weigh + Clone> BudgetCache<V> {
         inner.size += weight;
         inner.order.push_back(checksum.to_vec());
         inner.entries.insert(checksum.to_vec(), value);
+        self.measure(&inner);
     }
 }
 
@@ -109,7 +152,7 @@ mod tests {
 
     #[test]
     fn evicts_oldest_within_budget() {
-        let cache = BlobCache::new(10);
+        let cache = BlobCache::new("test", 10);
         cache.insert(b"a", Bytes::from_static(b"aaaa"));
         cache.insert(b"b", Bytes::from_static(b"bbbb"));
         assert!(cache.get(b"a").is_some() && cache.get(b"b").is_some());
@@ -123,7 +166,7 @@ mod tests {
 
     #[test]
     fn put_replaces_and_keeps_the_budget() {
-        let cache = BlobCache::new(10);
+        let cache = BlobCache::new("test", 10);
         cache.insert(b"a", Bytes::from_static(b"aaaa"));
         cache.insert(b"a", Bytes::from_static(b"zzzz"));
         assert_eq!(cache.get(b"a").as_deref(), Some(&b"aaaa"[..]), "insert keeps the first value");

@@ -33,7 +33,7 @@ pub struct DocsCache {
 impl Default for DocsCache {
     fn default() -> Self {
         DocsCache {
-            sets: BudgetCache::new(DOCS_CACHE_BYTES),
+            sets: BudgetCache::new("docs", DOCS_CACHE_BYTES),
             unpacking: tokio::sync::Semaphore::new(CONCURRENT_UNPACKS),
         }
     }
@@ -94,6 +94,7 @@ pub async fn upload(
     // the site will ask for these pages next
     services.docs.sets.insert(&checksum, Arc::new(unpacked));
     audit::record(&services.db, &principal.actor, "docs.publish", params(&t, Acting::Caller(principal))).await?;
+    metrics::counter!("hexyard_docs_uploads_total").increment(1);
     Ok(())
 }
 

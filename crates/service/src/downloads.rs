@@ -21,6 +21,8 @@ pub struct Downloads {
     pending: Mutex<HashMap<i64, HashMap<String, i64>>>,
     /// One batch at a time: the last one, at shutdown, waits for one under way.
     flushing: tokio::sync::Mutex<()>,
+    /// `hexyard_downloads_total`: tarballs served (counted or not).
+    served: metrics::Counter,
 }
 
 impl Default for Downloads {
@@ -32,11 +34,18 @@ impl Default for Downloads {
 impl Downloads {
     /// Counts downloads, or (`counting` false) ignores them.
     pub fn new(counting: bool) -> Self {
-        Downloads { counting, pending: Mutex::default(), flushing: tokio::sync::Mutex::new(()) }
+        metrics::describe_counter!("hexyard_downloads_total", "package tarballs served from the repositories");
+        Downloads {
+            counting,
+            pending: Mutex::default(),
+            flushing: tokio::sync::Mutex::new(()),
+            served: metrics::counter!("hexyard_downloads_total"),
+        }
     }
 
     /// Counts one download of a tarball.
     pub fn record(&self, repository_id: i64, stem: &str) {
+        self.served.increment(1);
         if !self.counting {
             return;
         }

@@ -127,7 +127,13 @@ pub const TARBALL_CACHE_BYTES: usize = 256 * 1024 * 1024;
 impl Services {
     /// Makes sure the public repository exists and sets everything up; nothing is loaded into
     /// memory and nothing runs in the background until [`Services::start`].
+    /// Whether the database answers a query within `within`.
+    pub async fn database_reachable(&self, within: std::time::Duration) -> bool {
+        tokio::time::timeout(within, hexyard_storage::ping(&self.db)).await.is_ok_and(|r| r.is_ok())
+    }
+
     pub async fn open(init: Init) -> Result<Services> {
+        describe_meters();
         let repo = hexyard_storage::repositories::ensure(&init.db, &init.repository, true).await?;
         let public = Arc::new(RepositoryRegistry::new(repo.id, repo.name, true, init.signing_key));
         let key_sealer = hexyard_totp::Sealer::with_purpose(REPOSITORY_KEY_PURPOSE, init.secret.as_bytes());
@@ -148,7 +154,7 @@ impl Services {
             registries: Registries::new(public),
             key_sealer,
             mailer: init.mailer,
-            tarballs: blob_cache::BlobCache::new(TARBALL_CACHE_BYTES),
+            tarballs: blob_cache::BlobCache::new("tarballs", TARBALL_CACHE_BYTES),
             docs: docs::DocsCache::default(),
             downloads,
             started: Default::default(),
@@ -195,4 +201,15 @@ impl Services {
     pub fn api_url(&self, path: &str) -> String {
         format!("{}/api{path}", self.settings.public_url)
     }
+}
+
+/// The help lines of the meters counted at their call sites.
+fn describe_meters() {
+    metrics::describe_counter!("hexyard_publishes_total", "releases published, by kind (new or replace)");
+    metrics::describe_counter!("hexyard_docs_uploads_total", "docs tarballs uploaded");
+    metrics::describe_histogram!(
+        "hexyard_registry_rebuild_seconds",
+        metrics::Unit::Seconds,
+        "time to rebuild and sign a registry part (package or index)"
+    );
 }

@@ -96,6 +96,8 @@ pub async fn publish(services: &Services, req: PublishRequest<'_>) -> Result<Pub
     let package = packages::get(&services.db, req.repo.id, name).await?.ok_or(Error::NotFound)?;
     let release = releases::get(&services.db, package.id, &version).await?.ok_or(Error::NotFound)?;
     let requirements = releases::requirements_of_package(&services.db, package.id).await?;
+    metrics::counter!("hexyard_publishes_total", "kind" => if replaced_checksum.is_some() { "replace" } else { "new" })
+        .increment(1);
     Ok(Published { package, release, requirements, replaced: replaced_checksum.is_some() })
 }
 

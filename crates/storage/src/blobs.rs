@@ -1,5 +1,5 @@
-//! The blob store: tarballs (and, later, docs) over `object_store`, the local filesystem by
-//! default. Keys are derived from content checksums, never from user input, so a blob can
+//! The blob store: tarballs, docs and the mirror's cache over `object_store`, the local
+//! filesystem by default, or an S3-compatible bucket. Keys are derived from content checksums, never from user input, so a blob can
 //! only ever land inside the store, and a replaced tarball never overwrites the bytes a
 //! committed release still points at.
 
@@ -19,18 +19,51 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// The store named by `HEXYARD_BLOB_STORE` (`file:///path`), or a directory.
+    /// The store named by `HEXYARD_BLOB_STORE` (`file:///path` or `s3://bucket/prefix`), or a
+    /// directory.
     pub fn open(url: Option<&str>, default_dir: &std::path::Path) -> Result<Self> {
         match url {
             None => Self::local(default_dir),
-            Some(url) => match url.strip_prefix("file://") {
-                Some(path) => Self::local(std::path::Path::new(path)),
-                None if url.starts_with("s3://") => Err(StorageError::BlobConfig(
-                    "s3:// blob stores are not supported by this build yet; use file:///path".into(),
-                )),
-                None => Err(StorageError::BlobConfig(format!("unsupported blob store {url:?}, expected file:///path"))),
-            },
+            Some(url) => {
+                if let Some(path) = url.strip_prefix("file://") {
+                    Self::local(std::path::Path::new(path))
+                } else if let Some(rest) = url.strip_prefix("s3://") {
+                    Self::s3(rest)
+                } else {
+                    Err(StorageError::BlobConfig(format!(
+                        "unsupported blob store {url:?}, expected file:///path or s3://bucket/prefix"
+                    )))
+                }
+            }
         }
+    }
+
+    /// A bucket (and a prefix in it) of an S3-compatible store, configured by the usual
+    /// `AWS_*` variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, and
+    /// `AWS_ENDPOINT_URL` for a store other than AWS's (MinIO, Garage, Ceph, R2), addressed
+    /// path-style unless `AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true`.
+    fn s3(bucket_and_prefix: &str) -> Result<Self> {
+        let (bucket, prefix) = bucket_and_prefix.split_once('/').unwrap_or((bucket_and_prefix, ""));
+        if bucket.is_empty() {
+            return Err(StorageError::BlobConfig("s3:// needs a bucket: s3://bucket or s3://bucket/prefix".into()));
+        }
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).unwrap_or_default();
+        if endpoint.starts_with("http://") {
+            // a store on a private network or this machine, as the operator asked
+            builder = builder.with_allow_http(true);
+        }
+        if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+            builder = builder.with_region("us-east-1");
+        }
+        let store = builder.build().map_err(|e| StorageError::BlobConfig(format!("s3://{bucket_and_prefix}: {e}")))?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(store)
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+        };
+        Ok(BlobStore { store })
     }
 
     /// A store in a local directory, created when missing.

@@ -4,6 +4,7 @@
 //! caller owns) and return plain rows. No HTTP types here.
 
 pub mod audit;
+pub mod backup;
 pub mod blobs;
 pub mod downloads;
 pub mod keys;
@@ -37,6 +38,8 @@ pub enum StorageError {
     Blob(#[from] object_store::Error),
     #[error("blob store: {0}")]
     BlobConfig(String),
+    #[error("{0}")]
+    Backup(String),
 }
 
 impl StorageError {
@@ -55,6 +58,12 @@ impl StorageError {
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 /// Applies every pending migration.
+/// Asks the database for nothing, to see that it answers.
+pub async fn ping(pool: &PgPool) -> Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
 pub async fn migrate(pool: &PgPool) -> Result<()> {
     MIGRATOR.run(pool).await?;
     Ok(())

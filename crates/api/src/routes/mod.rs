@@ -8,6 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::web::{self, delete, get, post, put, resource};
+use hexyard_service::Services;
 
 use crate::error::ApiError;
 
@@ -114,19 +115,49 @@ fn package_routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn health() -> &'static str {
-    "ok"
+/// `GET /health`: 200 when this server can answer everything, which needs its database; 503
+/// (within 2 s) when the database does not answer, so a load balancer sends traffic elsewhere.
+async fn health(services: web::Data<Services>) -> actix_web::HttpResponse {
+    let reachable = services.database_reachable(std::time::Duration::from_secs(2)).await;
+    let (status, body) = if reachable {
+        (actix_web::http::StatusCode::OK, "ok\n")
+    } else {
+        (actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "the database is unreachable\n")
+    };
+    actix_web::HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(body)
 }
 
-/// `GET /metrics`: the Prometheus text format, when the server exports metrics.
+/// `GET /metrics`: the Prometheus text format, when the server exports metrics (with the
+/// bearer token, when one is set).
 async fn metrics(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
-    match req.app_data::<web::Data<Option<crate::Metrics>>>().and_then(|m| m.as_ref().as_ref()) {
-        Some(metrics) => actix_web::HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body((metrics.0)()),
-        None => actix_web::HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("no metrics\n"),
+    let text = |status: actix_web::http::StatusCode, body: &'static str| {
+        actix_web::HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(body)
+    };
+    let Some(metrics) = req.app_data::<web::Data<Option<crate::Metrics>>>().and_then(|m| m.as_ref().as_ref()) else {
+        return text(actix_web::http::StatusCode::NOT_FOUND, "metrics are off (HEXYARD_METRICS)\n");
+    };
+    if let Some(token) = &metrics.token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !same(given.trim().as_bytes(), token.as_bytes()) {
+            let mut res = text(actix_web::http::StatusCode::UNAUTHORIZED, "/metrics needs its bearer token\n");
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            return res;
+        }
     }
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body((metrics.render)())
+}
+
+/// Compares a token in time that does not depend on where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// hex.pm refuses API requests without a User-Agent.

@@ -124,6 +124,7 @@ impl RepositoryRegistry {
     /// its tarballs are no longer served here, nor (through the announcement) by the replicas.
     pub async fn rebuild_package(&self, db: &PgPool, name: &str) -> Result<(), StorageError> {
         let _guard = self.rebuild.lock().await;
+        let _timer = RebuildTimer::start("package");
         let path = format!("packages/{name}");
         let Some((entry, stems)) = self.package_entry(db, name).await?.filter(|(e, _)| !e.releases.is_empty()) else {
             resources::delete(db, self.id, &path).await?;
@@ -191,6 +192,7 @@ impl RepositoryRegistry {
 
     /// Rebuilds `/names` and `/versions`.
     pub async fn rebuild_index(&self, db: &PgPool) -> Result<(), StorageError> {
+        let _timer = RebuildTimer::start("index");
         let (names, versions) = self.index_entries(db).await?;
         let names_body = sign_and_gzip(&build::names(&self.name, &names), &self.key);
         let versions_body = sign_and_gzip(&build::versions(&self.name, &versions), &self.key);
@@ -327,6 +329,9 @@ impl RepositoryRegistry {
     /// serves the same registry.
     pub async fn follow_replicas(self: Arc<Self>, db: PgPool) {
         loop {
+            if db.is_closed() {
+                return; // the server is stopping
+            }
             let mut listener = match resources::listen(&db).await {
                 Ok(listener) => listener,
                 Err(e) => {
@@ -346,6 +351,7 @@ impl RepositoryRegistry {
                         }
                         continue;
                     }
+                    Err(_) if db.is_closed() => return,
                     Err(e) => {
                         tracing::warn!(error = %e, "registry change listener interrupted");
                         break;
@@ -405,4 +411,24 @@ fn tarball_ref(outer_checksum: Vec<u8>) -> TarballRef {
 /// the first dash ends the name.
 fn is_release_of(stem: &str, name: &str) -> bool {
     stem.split_once('-').is_some_and(|(n, _)| n == name)
+}
+
+/// Records how long a rebuild took (`hexyard_registry_rebuild_seconds{part}`) when dropped, so
+/// failed rebuilds count too.
+struct RebuildTimer {
+    part: &'static str,
+    started: std::time::Instant,
+}
+
+impl RebuildTimer {
+    fn start(part: &'static str) -> RebuildTimer {
+        RebuildTimer { part, started: std::time::Instant::now() }
+    }
+}
+
+impl Drop for RebuildTimer {
+    fn drop(&mut self) {
+        metrics::histogram!("hexyard_registry_rebuild_seconds", "part" => self.part)
+            .record(self.started.elapsed().as_secs_f64());
+    }
 }
