@@ -14,6 +14,7 @@ mod matrix;
 mod mirror;
 mod mix;
 mod oauth;
+mod operations;
 mod orgs;
 mod ratelimit;
 mod replicas;

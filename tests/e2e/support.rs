@@ -212,6 +212,21 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to end by itself (after a signal the test sent).
+    pub fn wait_for_exit(mut self, within: Duration) -> Server {
+        let deadline = Instant::now() + within;
+        while !matches!(self.child.try_wait(), Ok(Some(_))) {
+            assert!(Instant::now() < deadline, "the server did not exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self
+    }
+
     /// Stops the server gracefully (SIGTERM) and starts it again on the same data.
     pub fn restart(self) -> Server {
         self.restart_with(&[])
