@@ -183,3 +183,37 @@ fn a_stop_finishes_the_publish_under_way_and_does_not_wait_for_idle_connections(
     let release = get(&server.api("/packages/inflight/releases/1.0.0"), &[]);
     assert_eq!(release.status, 200, "the acknowledged release is there after the restart");
 }
+
+#[test]
+fn every_documented_operation_is_served_with_its_pattern() {
+    let server = Server::start_with("hexyard", &[("HEXYARD_RATE_LIMIT_ANONYMOUS", "0")]);
+    let served = get(&format!("{}/api/openapi.json", server.url), &[]);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.text(), hexyard_api::openapi::text(), "the document served is the one built");
+    let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/openapi.json")).unwrap();
+    assert_eq!(served.text(), on_disk);
+    let operations = hexyard_api::openapi::operations();
+    for d in &operations {
+        let path = d
+            .path
+            .replace("{repository}", "hexyard")
+            .replace("{name}", "nothing")
+            .replace("{version}", "1.0.0")
+            .replace("{username}", "nobody")
+            .replace("{key}", "nokey");
+        let answer = request(&d.operation.method.to_uppercase(), &format!("{}{path}", server.url), &[], None);
+        assert!(answer.status < 500, "{} {path}: {}", d.operation.method, answer.status);
+    }
+    // the route each request took, as /metrics counted it: the documented pattern and method
+    let metrics = get(&format!("{}/metrics", server.url), &[]).text();
+    for d in &operations {
+        let label = format!(
+            r#"hexyard_http_requests_total{{method="{}",route="{}","#,
+            d.operation.method.to_uppercase(),
+            d.path
+        );
+        // (a 405 would mean the path matched but not the method)
+        let taken = metrics.lines().any(|l| l.starts_with(&label) && !l.contains(r#"status="405""#));
+        assert!(taken, "{label} was not served by its route:\n{metrics}");
+    }
+}

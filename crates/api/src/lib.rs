@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod media;
 pub mod observe;
+pub mod openapi;
 pub mod principal;
 pub mod rate_limit;
 pub mod routes;

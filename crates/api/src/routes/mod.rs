@@ -39,7 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn api(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/users").route(post().to(users::create_user)))
+    cfg.service(resource("/openapi.json").route(get().to(openapi)))
+        .service(resource("/users").route(post().to(users::create_user)))
         .service(resource("/users/me").route(get().to(users::get_me)))
         .service(resource("/users/me/audit-logs").route(get().to(audit::get_my_audit_logs)))
         .service(resource("/users/{name}").route(get().to(users::get_user)))
@@ -158,6 +159,11 @@ async fn metrics(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
 /// Compares a token in time that does not depend on where the first difference is.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `GET /api/openapi.json`: this server's OpenAPI document.
+async fn openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("application/json").body(crate::openapi::text())
 }
 
 /// hex.pm refuses API requests without a User-Agent.
