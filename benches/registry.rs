@@ -9,7 +9,11 @@
 //! 4. what counting downloads costs: wrk against a tarball on the server (counting) and on a
 //!    second server over the same data with `HEXYARD_COUNT_DOWNLOADS=false`, in the same run.
 //!
-//! 5. with `--mirror` (alone): the hex.pm mirror against a stand-in upstream on this machine —
+//! 5. what `/metrics` costs reads: wrk against a resource and a tarball on the server (metrics
+//!    on) and on a second server over the same data with `HEXYARD_METRICS=off`, alternated, in
+//!    the same run (also alone, with 100 packages: `--metrics`).
+//!
+//! 6. with `--mirror` (alone): the hex.pm mirror against a stand-in upstream on this machine —
 //!    a cold `mix deps.get` of a 30-package tree through `/mirror` and straight from the
 //!    upstream, 100 concurrent requests for one uncached tarball (upstream requests made), and
 //!    cached resources against nginx serving the same bytes.
@@ -57,6 +61,14 @@ fn main() {
         }
         return;
     }
+    if std::env::args().any(|a| a == "--metrics") {
+        preload(&server, &key, 0, 100);
+        println!("\n== hexyard benchmark: metrics ==");
+        for line in compare_metrics(&server) {
+            println!("{line}");
+        }
+        return;
+    }
     preload(&server, &key, 0, 100);
     let small = measure_publishes(&server, &key, "small");
     report.push(format!("publish latency with {:>6} packages: p50 {:>6.1} ms  p99 {:>6.1} ms", 100, small.0, small.1));
@@ -69,6 +81,7 @@ fn main() {
     report.extend(reads);
     report.extend(measure_searches(&server, large));
     report.extend(compare_counting(&server));
+    report.extend(compare_metrics(&server));
     println!("\n== hexyard benchmark ==");
     for line in report {
         println!("{line}");
@@ -270,6 +283,27 @@ fn compare_counting(server: &Server) -> Vec<String> {
         "tarball counted      {with:>9.0} req/s   not counted {baseline:>9.0} req/s (mean of before and after)   cost {:.1} %",
         (1.0 - with / baseline) * 100.0
     )]
+}
+
+/// Reads with metrics kept (requests by route and status, latency histograms, cache and
+/// download meters) and without (`HEXYARD_METRICS=off`), on two servers over the same data,
+/// alternated three times.
+fn compare_metrics(server: &Server) -> Vec<String> {
+    let unmetered = server.replica_with(&[("HEXYARD_METRICS", "off")]);
+    assert_eq!(get(&format!("{}/metrics", unmetered.url), &[]).status, 404, "metrics are off there");
+    let mut lines = Vec::new();
+    for (what, path) in [("/repo/packages/pkg0", "/repo/packages/pkg0"), ("tarball", "/repo/tarballs/pkg0-1.0.0.tar")] {
+        let (mut with, mut without) = (0.0, 0.0);
+        for _ in 0..3 {
+            without += wrk(&format!("{}{path}", unmetered.url)) / 3.0;
+            with += wrk(&format!("{}{path}", server.url)) / 3.0;
+        }
+        lines.push(format!(
+            "{what:<20} metrics on {with:>9.0} req/s   off {without:>9.0} req/s   cost {:.1} % (means of 3, alternated)",
+            (1.0 - with / without) * 100.0
+        ));
+    }
+    lines
 }
 
 fn compare_reads(server: &Server) -> Vec<String> {
