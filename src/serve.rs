@@ -25,6 +25,8 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     let services = crate::services::open(config, db, &public_url).await?;
     services.start().await.context("loading the registry")?;
     let services = web::Data::new(services);
+    // leftovers of a crash removed now, then every hour
+    tokio::spawn(hexyard_service::gc::sweep_forever(services.clone().into_inner()));
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let options = hexyard_api::server::Options { workers, shutdown: config.shutdown, metrics };
     let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, options)?;

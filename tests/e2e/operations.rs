@@ -124,7 +124,9 @@ fn settings_come_from_the_file_under_the_environment() {
 
 #[test]
 fn health_says_503_while_the_database_is_gone() {
-    let server = Server::start("hexyard");
+    // a replica on the first server's cluster: an external database to it, not supervised
+    let owner = Server::start("hexyard");
+    let server = owner.replica();
     let health = format!("{}/health", server.url);
     assert_eq!(get(&health, &[]).status, 200);
     let address = server.url.trim_start_matches("http://").to_owned();
@@ -132,16 +134,17 @@ fn health_says_503_while_the_database_is_gone() {
         || Command::new(env!("CARGO_BIN_EXE_hexyard")).arg("health").env("HEXYARD_LISTEN", &address).output().unwrap();
     let ok = cli();
     assert!(ok.status.success(), "{}", text(&ok));
-    // the embedded cluster's postmaster dies
-    let pid = std::fs::read_to_string(server.data_dir().join("postgres/postmaster.pid")).unwrap();
-    let pid = pid.lines().next().unwrap().trim().to_owned();
-    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    // the database goes away (the first server stops, and its cluster with it)
+    assert!(Command::new("kill").args(["-TERM", &owner.pid().to_string()]).status().unwrap().success());
+    let _owner = owner.wait_for_exit(Duration::from_secs(20));
     let started = Instant::now();
     let answer = get(&health, &[]);
     assert_eq!((answer.status, answer.text().trim()), (503, "the database is unreachable"));
     assert!(started.elapsed() < Duration::from_secs(3), "answered in {:?}", started.elapsed());
     let down = cli();
     assert!(!down.status.success() && text(&down).contains("503"), "{}", text(&down));
+    // reads of the signed registry are served from memory meanwhile
+    assert_eq!(get(&format!("{}/repo/names", server.url), &[]).status, 200);
 }
 
 #[test]
@@ -216,4 +219,58 @@ fn every_documented_operation_is_served_with_its_pattern() {
         let taken = metrics.lines().any(|l| l.starts_with(&label) && !l.contains(r#"status="405""#));
         assert!(taken, "{label} was not served by its route:\n{metrics}");
     }
+}
+
+#[test]
+fn the_postmaster_killed_under_load_means_quick_503s_then_recovery_by_itself() {
+    let server = std::sync::Arc::new(Server::start("hexyard"));
+    let key = server.user_with_key("alice", &[]);
+    assert_eq!(server.publish(&key, &tarball("before", "1.0.0", &[]), false).status, 201);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // readers of the signed registry, served from memory the whole time
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, stop) = (server.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    statuses.push(get(&format!("{}/repo/packages/before", server.url), &[]).status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let pid = std::fs::read_to_string(server.data_dir().join("postgres/postmaster.pid")).unwrap();
+    let pid = pid.lines().next().unwrap().trim().to_owned();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let killed = Instant::now();
+    let mut answers = Vec::new();
+    let mut recovered = None;
+    for i in 0.. {
+        let started = Instant::now();
+        let answer = server.publish(&key, &tarball(&format!("during{i}"), "1.0.0", &[]), false);
+        answers.push((answer.status, started.elapsed(), answer.text()));
+        if answer.status == 201 && i > 0 {
+            recovered = Some(killed.elapsed());
+            break;
+        }
+        assert!(killed.elapsed() < Duration::from_secs(30), "no recovery: {answers:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        let statuses = reader.join().unwrap();
+        assert!(statuses.iter().all(|s| *s == 200), "reads kept being served: {statuses:?}");
+    }
+    for (status, took, text) in &answers {
+        assert!(*status == 201 || *status == 503, "a write while the database was gone: {status} {text}");
+        assert!(*took < Duration::from_millis(2500), "answered in {took:?}: {status} {text}");
+        if *status == 503 {
+            assert!(text.contains("the database is unavailable"), "{text}");
+        }
+    }
+    let recovered = recovered.unwrap();
+    assert!(recovered < Duration::from_secs(10), "recovered after {recovered:?}");
+    assert_eq!(get(&format!("{}/health", server.url), &[]).status, 200);
+    assert!(server.log().contains("starting it again"), "the supervisor restarted the cluster");
 }

@@ -138,6 +138,11 @@ impl From<hexyard_service::Error> for ApiError {
             E::Invalid(errors) => ApiError::validation(errors),
             E::TooLarge => ApiError::too_large(),
             E::TooManyRequests(message) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, message),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e.chain(), "the database is unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
+                    .with_header("retry-after", "5")
+            }
             e @ (E::Storage(_) | E::Internal { .. }) => ApiError::internal(e.chain()),
         }
     }

@@ -115,3 +115,67 @@ extractor!(KeyPath, |req| match req.match_info().get("key") {
     Some(_) => Ok(KeyPath { org: Some(repository(req, "name")?), key: key_name(req, "key")? }),
     None => Ok(KeyPath { org: None, key: key_name(req, "name")? }),
 });
+
+/// The middleware that holds paths and queries to the text rule (`hexyard_core::text`, for
+/// one-line text): a control character (line breaks too) anywhere in the decoded path or in a
+/// query parameter is a 422 naming
+/// `path` or the parameter, before any route (the API's or the pages') sees it.
+pub async fn reject_control_characters(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if let Some((field, message)) = control_character_in(req.path(), req.query_string()) {
+        return Err(ApiError::field(&field, message).into());
+    }
+    next.call(req).await
+}
+
+fn control_character_in(path: &str, query: &str) -> Option<(String, String)> {
+    use hexyard_core::text::{forbidden_in_line as forbidden_char, message};
+    if let Some(c) = forbidden_char(&percent_decoded(path)) {
+        return Some(("path".to_owned(), message(c)));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    pairs.into_iter().find_map(|(name, value)| {
+        let c = forbidden_char(&name).or_else(|| forbidden_char(&value))?;
+        let field = if forbidden_char(&name).is_some() { "query".to_owned() } else { name };
+        Some((field, message(c)))
+    })
+}
+
+/// `%XX` escapes decoded (others kept as they are), as text.
+fn percent_decoded(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_in_paths_and_queries_are_found() {
+        use super::control_character_in as found;
+        assert_eq!(found("/api/users/alice", "page=2&search=a%20b"), None);
+        assert_eq!(found("/api/users/ali%00ce", "").map(|f| f.0).as_deref(), Some("path"));
+        assert_eq!(found("/api/users/%0d%0a", "").map(|f| f.0).as_deref(), Some("path"));
+        assert_eq!(found("/api/packages", "search=x%00").map(|f| f.0).as_deref(), Some("search"));
+        assert_eq!(found("/login", "return_to=%2F%0D%0ASet-Cookie").map(|f| f.0).as_deref(), Some("return_to"));
+        assert_eq!(found("/api/packages", "se%01arch=x").map(|f| f.0).as_deref(), Some("query"));
+        // a lone % or a bad escape is text, not an error
+        assert_eq!(found("/api/users/100%", "q=%zz"), None);
+    }
+}

@@ -58,6 +58,7 @@ pub fn app(
         .configure(routes::configure)
         .configure(pages)
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(extract::reject_control_characters))
         .wrap(from_fn(media::negotiate_errors))
         .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
         .wrap(from_fn(observe::head_as_get))

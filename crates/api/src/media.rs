@@ -175,6 +175,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             } else {
                 serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request("invalid JSON body"))?
             };
+            if let Some((field, message)) = hexyard_core::text::find_in_json(&value) {
+                return Err(ApiError::field(&field, message));
+            }
             serde_json::from_value(value).map(Body).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
         })
     }

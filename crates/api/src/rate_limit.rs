@@ -28,7 +28,11 @@ pub async fn limit(
         req.app_data::<web::Data<Services>>().cloned().ok_or_else(|| ApiError::internal("no application state"))?;
     let limits = services.settings.rate_limits;
     let origin = origin_of(req.peer_addr(), req.headers());
-    let principal = authenticate(&services, req.headers(), &origin).await;
+    let principal = match authenticate(&services, req.headers(), &origin).await {
+        // the database is down: say so now, rather than wait for it a second time below
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => return Err(e.into()),
+        other => other,
+    };
     let (bucket, who, allowed) = match &principal {
         Ok(Some(p)) => {
             let (bucket, who) = p.describe();

@@ -7,6 +7,7 @@ mod repository;
 mod requirement;
 mod retirement;
 mod role;
+pub mod text;
 mod version;
 
 pub use account::{Email, EmailError, KeyName, KeyNameError, MAX_KEY_NAME_LEN, UserRef, Username, UsernameError};

@@ -71,25 +71,49 @@ impl Embedded {
             check(&out, "initdb")?;
         }
         if !embedded.running()? {
-            let options = format!(
-                "-c listen_addresses='' -c unix_socket_directories='{}' -c max_connections=200 \
-                 -c shared_buffers=128MB -c fsync=on",
-                embedded.socket_dir.display()
-            );
-            let log = embedded.data.join("server.log");
-            let out = embedded
-                .command(embedded.bin("pg_ctl"))
-                .arg("-D")
-                .arg(&embedded.data)
-                .arg("-l")
-                .arg(&log)
-                .args(["-w", "-t", "60", "-o", &options, "start"])
-                .output()?;
-            check(&out, "pg_ctl start").with_context(|| format!("see {}", log.display()))?;
-            embedded.started_here = true;
+            embedded.start_server()?;
         }
         embedded.ensure_database()?;
         Ok(embedded)
+    }
+
+    /// Whether this process started the cluster (and so looks after it).
+    pub fn started_here(&self) -> bool {
+        self.started_here
+    }
+
+    /// Whether the postmaster is alive: the process its `postmaster.pid` names exists. (Cheap
+    /// enough to ask every second.)
+    pub fn is_alive(&self) -> bool {
+        let pid = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok());
+        pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+    }
+
+    /// Starts the cluster again after its postmaster died (Postgres recovers from its WAL).
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.start_server()
+    }
+
+    fn start_server(&mut self) -> anyhow::Result<()> {
+        let options = format!(
+            "-c listen_addresses='' -c unix_socket_directories='{}' -c max_connections=200 \
+                 -c shared_buffers=128MB -c fsync=on",
+            self.socket_dir.display()
+        );
+        let log = self.data.join("server.log");
+        let out = self
+            .command(self.bin("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "60", "-o", &options, "start"])
+            .output()?;
+        check(&out, "pg_ctl start").with_context(|| format!("see {}", log.display()))?;
+        self.started_here = true;
+        Ok(())
     }
 
     /// How to connect: the superuser over the cluster's socket.

@@ -89,8 +89,10 @@ pub async fn upload(
     let slot = unpacking_slot(services).await?;
     let unpacked = unpack(services, body.clone()).await?;
     drop(slot);
+    let write = crate::gc::BlobWrite::begin(&services.db).await?;
     services.blobs.put(&blobs::docs_key(t.repo.id, &t.package.name, &t.release.version), body).await?;
     releases::set_docs(&services.db, t.release.id, Some(checksum.as_slice())).await?;
+    write.done().await;
     // the site will ask for these pages next
     services.docs.sets.insert(&checksum, Arc::new(unpacked));
     audit::record(&services.db, &principal.actor, "docs.publish", params(&t, Acting::Caller(principal))).await?;

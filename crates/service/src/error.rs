@@ -74,6 +74,12 @@ impl Error {
         matches!(self, Error::Storage(_) | Error::Internal { .. })
     }
 
+    /// Whether the database could not be reached (down, restarting, or every connection busy
+    /// past the pool's timeout): a 503 to retry, not a fault of the request or a bug.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Storage(e) if e.is_unavailable())
+    }
+
     /// What a person reads of a refusal: `field message` for each invalid field, else the
     /// message. (Internal errors read as their chain: show them to operators only.)
     pub fn describe(&self) -> String {

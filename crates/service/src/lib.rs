@@ -9,6 +9,7 @@ pub mod blob_cache;
 pub mod docs;
 pub mod downloads;
 pub mod error;
+pub mod gc;
 pub mod keys;
 pub mod lifecycle;
 pub mod mail;

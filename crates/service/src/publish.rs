@@ -76,8 +76,12 @@ pub async fn publish(services: &Services, req: PublishRequest<'_>) -> Result<Pub
 
     // the blob first: a release never names a tarball that is not there
     let blob_key = blobs::tarball_key(&tarball.outer_checksum);
-    services.blobs.put(&blob_key, req.body.clone()).await?;
-    let outcome = commit(services, &req, &tarball, &requirements).await;
+    let write = crate::gc::BlobWrite::begin(&services.db).await?;
+    let outcome = match services.blobs.put(&blob_key, req.body.clone()).await {
+        Ok(()) => commit(services, &req, &tarball, &requirements).await,
+        Err(e) => Err(e.into()),
+    };
+    write.done().await;
     let replaced_checksum = match outcome {
         Ok(old) => old,
         Err(e) => {
@@ -264,14 +268,9 @@ async fn editable(services: &Services, package_id: i64, release_inserted_at: Off
 
 /// Deletes a tarball blob once no release names it.
 pub(crate) async fn remove_unused_blob(services: &Services, outer_checksum: &[u8]) {
-    match releases::checksum_in_use(&services.db, outer_checksum).await {
-        Ok(false) => {
-            if let Err(e) = services.blobs.delete(&blobs::tarball_key(outer_checksum)).await {
-                tracing::warn!(error = %e, "removing an unused tarball failed");
-            }
-        }
-        Ok(true) => {}
-        Err(e) => tracing::warn!(error = %e, "checking whether a tarball is in use failed"),
+    // (left for the collector when this fails)
+    if let Err(e) = crate::gc::remove_tarball_if_unused(services, outer_checksum).await {
+        tracing::warn!(error = %e.chain(), "removing an unused tarball failed");
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::TryStreamExt;
 use sqlx::{Connection, PgPool};
 
-use crate::{Result, StorageError, blobs, mirror};
+use crate::{Result, StorageError};
 
 /// One table's rows.
 #[derive(Debug)]
@@ -49,23 +49,7 @@ pub async fn snapshot(pool: &PgPool) -> Result<Snapshot> {
         drop(out);
         tables.push(Table { name, rows });
     }
-    let mut blob_keys = BTreeSet::new();
-    let tarballs: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT DISTINCT outer_checksum FROM releases").fetch_all(&mut *tx).await?;
-    blob_keys.extend(tarballs.iter().map(|c| blobs::tarball_key(c)));
-    let docs: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT p.repository_id, p.name, r.version FROM releases r JOIN packages p ON p.id = r.package_id \
-         WHERE r.has_docs",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    blob_keys.extend(docs.iter().map(|(repo, package, version)| blobs::docs_key(*repo, package, version)));
-    let mut cache_blobs = BTreeSet::new();
-    let resources: Vec<Vec<u8>> = sqlx::query_scalar("SELECT sha256 FROM mirror_resources").fetch_all(&mut *tx).await?;
-    cache_blobs.extend(resources.iter().map(|c| mirror::resource_key(c)));
-    let cached: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT outer_checksum FROM mirror_tarballs").fetch_all(&mut *tx).await?;
-    cache_blobs.extend(cached.iter().map(|c| mirror::tarball_key(c)));
+    let (blob_keys, cache_blobs) = crate::blob_refs::referenced(&mut tx).await?;
     tx.commit().await?;
     Ok(Snapshot { migrations, tables, blobs: blob_keys, cache_blobs })
 }

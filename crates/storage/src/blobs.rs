@@ -16,7 +16,20 @@ use crate::{Result, StorageError};
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local store, where a crash can leave a half-written `KEY#N` file
+    /// (object_store writes a staging file and renames it) that listing does not show.
+    local_root: Option<std::path::PathBuf>,
 }
+
+/// A blob as listed.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+}
+
+/// The prefixes under which the server keeps blobs.
+pub const PREFIXES: [&str; 3] = ["tarballs/", "docs/", "mirror/"];
 
 impl BlobStore {
     /// The store named by `HEXYARD_BLOB_STORE` (`file:///path` or `s3://bucket/prefix`), or a
@@ -63,13 +76,14 @@ impl BlobStore {
         } else {
             Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
         };
-        Ok(BlobStore { store })
+        Ok(BlobStore { store, local_root: None })
     }
 
     /// A store in a local directory, created when missing.
     pub fn local(dir: &std::path::Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StorageError::BlobConfig(format!("{}: {e}", dir.display())))?;
-        Ok(BlobStore { store: Arc::new(LocalFileSystem::new_with_prefix(dir)?) })
+        let store = LocalFileSystem::new_with_prefix(dir)?;
+        Ok(BlobStore { store: Arc::new(store), local_root: Some(dir.to_path_buf()) })
     }
 
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
@@ -83,6 +97,46 @@ impl BlobStore {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Every blob under the server's prefixes.
+    pub async fn list(&self) -> Result<Vec<Listed>> {
+        use futures_util::TryStreamExt;
+        let mut all = Vec::new();
+        for prefix in PREFIXES {
+            let prefix = Path::from(prefix.trim_end_matches('/'));
+            let mut listing = self.store.list(Some(&prefix));
+            while let Some(meta) = listing.try_next().await? {
+                all.push(Listed { key: meta.location.to_string(), size: meta.size });
+            }
+        }
+        Ok(all)
+    }
+
+    /// The staging files (`KEY#N`) of a local store: writes that never finished. Only a caller
+    /// that knows no write is under way may take them for leftovers.
+    pub fn staging_files(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if let Some(name) = path.file_name().and_then(|n| n.to_str())
+                    && let Some((_, suffix)) = name.rsplit_once('#')
+                    && !suffix.is_empty()
+                    && suffix.bytes().all(|b| b.is_ascii_digit())
+                {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        if let Some(root) = &self.local_root {
+            for prefix in PREFIXES {
+                walk(&root.join(prefix), &mut found);
+            }
+        }
+        found
     }
 
     pub async fn delete(&self, key: &str) -> Result<()> {

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod blob_refs;
 pub mod blobs;
 pub mod downloads;
 pub mod keys;
@@ -43,6 +44,23 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// Whether the database could not be reached (down, restarting, or every connection busy
+    /// past the pool's timeout), as opposed to a query that failed.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Database(e) => match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+                // the server shutting down or crashing under a connection (class 57), or the
+                // connection failing (class 08)
+                sqlx::Error::Database(db) => {
+                    db.code().is_some_and(|code| code.starts_with("57") || code.starts_with("08"))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// Whether this is a violation of the named unique constraint or index.
     pub fn is_unique_violation(&self, constraint: &str) -> bool {
         match self {

@@ -84,7 +84,7 @@ impl Metadata {
         };
 
         match (name, version, app) {
-            (Some(name), Some(version), Some(app)) if r.errors.is_empty() => Ok(Metadata {
+            (Some(name), Some(version), Some(app)) if r.errors.is_empty() => Metadata {
                 name,
                 version,
                 app,
@@ -97,9 +97,35 @@ impl Metadata {
                 files,
                 maintainers,
                 extra,
-            }),
+            }
+            .checked_text(),
             _ => Err(TarballError::Metadata(r.errors)),
         }
+    }
+
+    /// The metadata, unless a string of it holds a control character (`hexyard_core::text`):
+    /// none of it may reach storage.
+    fn checked_text(self) -> Result<Metadata, TarballError> {
+        use hexyard_core::text::{find_in_json, forbidden_char, message};
+        let mut texts: Vec<(&str, &str)> = vec![("app", &self.app)];
+        texts.extend(self.description.as_deref().map(|d| ("description", d)));
+        texts.extend(self.licenses.iter().map(|l| ("licenses", l.as_str())));
+        texts.extend(self.links.iter().flat_map(|(k, v)| [("links", k.as_str()), ("links", v.as_str())]));
+        texts.extend(self.build_tools.iter().map(|t| ("build_tools", t.as_str())));
+        texts.extend(self.files.iter().map(|f| ("files", f.as_str())));
+        texts.extend(self.maintainers.iter().map(|m| ("maintainers", m.as_str())));
+        texts.extend(self.requirements.iter().map(|d| ("requirements", d.app.as_str())));
+        let mut errors: Vec<FieldError> = texts
+            .into_iter()
+            .filter_map(|(field, text)| Some(FieldError::new(field, message(forbidden_char(text)?))))
+            .take(1)
+            .collect();
+        if errors.is_empty()
+            && let Some((_, text)) = find_in_json(&serde_json::json!({ "extra": &self.extra }))
+        {
+            errors.push(FieldError::new("extra", text));
+        }
+        if errors.is_empty() { Ok(self) } else { Err(TarballError::Metadata(errors)) }
     }
 
     /// The terms of a `metadata.config` for this metadata, in hex_core's shape: binary keys,

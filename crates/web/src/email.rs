@@ -1,5 +1,6 @@
 //! The pages behind the links of mails: confirming an email, setting a new password.
 
+use crate::form::Form;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use hexyard_service::{Services, sessions, users};
@@ -76,7 +77,7 @@ pub struct NewPasswordForm {
 pub async fn new_password(
     services: web::Data<Services>,
     req: HttpRequest,
-    form: web::Form<NewPasswordForm>,
+    form: Form<NewPasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let expected = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();

@@ -3,6 +3,7 @@
 //! account page to list and revoke keys and sessions. Server-rendered, no JavaScript; each
 //! handler calls the use cases of `hexyard_service` and renders HTML.
 
+use crate::form::Form;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::web::{get, post, resource};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 pub mod docs;
 mod email;
+mod form;
 mod html;
 pub mod session;
 mod tfa;
@@ -103,7 +105,7 @@ pub struct LoginForm {
 async fn login(
     services: web::Data<Services>,
     req: HttpRequest,
-    form: web::Form<LoginForm>,
+    form: Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let expected = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
@@ -137,13 +139,14 @@ pub struct CsrfForm {
 async fn logout(
     services: web::Data<Services>,
     viewer: Viewer,
-    form: web::Form<CsrfForm>,
+    form: Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some((session, user)) = viewer.0
-        && csrf_ok(&session.csrf_token, form.csrf.as_deref())
-    {
-        sessions::revoke(&services, user.id, session.id).await?;
+    // signing out is a change like any other: a cross-site form cannot do it
+    let Some((session, user)) = viewer.0 else { return Ok(redirect("/login")) };
+    if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
+        return Err(PageError::Csrf);
     }
+    sessions::revoke(&services, user.id, session.id).await?;
     let mut response = redirect("/login");
     response.add_removal_cookie(&cookie(&services, SESSION_COOKIE, String::new())).ok();
     Ok(response)
@@ -215,7 +218,7 @@ async fn revoke_key(
     services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<RevokeKeyForm>,
+    form: Form<RevokeKeyForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
     keys::revoke_from_page(&services, user.id, &form.name, &origin(&req).actor(Some(user.id))).await?;
@@ -232,7 +235,7 @@ async fn revoke_session(
     services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<RevokeSessionForm>,
+    form: Form<RevokeSessionForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
     sessions::revoke(&services, user.id, form.id).await?;
@@ -289,7 +292,7 @@ async fn device_decide(
     services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<DeviceForm>,
+    form: Form<DeviceForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
     let approve = form.decision == "approve";
@@ -313,7 +316,7 @@ async fn create_org(
     services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<OrgForm>,
+    form: Form<OrgForm>,
 ) -> Result<HttpResponse, PageError> {
     let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
     let name = form.name.trim();

@@ -96,10 +96,16 @@ impl actix_web::ResponseError for PageError {
             }
             PageError::Csrf => page(StatusCode::FORBIDDEN, "Forbidden", "<p class=\"error\">invalid CSRF token</p>"),
             PageError::Service(e) => {
-                if e.is_internal() {
+                if e.is_internal() && !e.is_unavailable() {
                     tracing::error!(error = %e.chain(), "internal error");
                 }
-                let text = if e.is_internal() { "Something went wrong on our side.".to_owned() } else { e.describe() };
+                let text = if e.is_unavailable() {
+                    "The database is unavailable; try again shortly.".to_owned()
+                } else if e.is_internal() {
+                    "Something went wrong on our side.".to_owned()
+                } else {
+                    e.describe()
+                };
                 page(status_of(e), "Error", &format!("<p class=\"error\">{}</p>", esc(&text)))
             }
         }
@@ -107,6 +113,9 @@ impl actix_web::ResponseError for PageError {
 }
 
 fn status_of(e: &Error) -> StatusCode {
+    if e.is_unavailable() {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -159,7 +168,14 @@ pub fn csrf_ok(expected: &str, posted: Option<&str>) -> bool {
 /// Only a local path may be returned to after sign-in (no open redirects).
 pub fn safe_return_to(path: Option<&str>) -> String {
     match path {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && hexyard_core::text::forbidden_in_line(p).is_none() =>
+        {
+            p.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -173,7 +189,7 @@ mod tests {
         assert!(csrf_ok("abc", Some("abc")));
         assert!(!csrf_ok("abc", Some("abd")) && !csrf_ok("abc", None) && !csrf_ok("", Some("")));
         assert_eq!(safe_return_to(Some("/oauth/device?user_code=X")), "/oauth/device?user_code=X");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil"] {
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil", "/a\r\nset-cookie: x=1"] {
             assert_eq!(safe_return_to(Some(bad)), "/");
         }
     }

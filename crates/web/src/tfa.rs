@@ -1,6 +1,7 @@
 //! 2FA in the browser: the second step of signing in (a TOTP code or a recovery code),
 //! enrolment with a QR code drawn here and ten recovery codes shown once, and turning it off.
 
+use crate::form::Form;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use hexyard_service::{Services, sessions, tfa};
@@ -43,7 +44,7 @@ pub async fn second_factor(
     services: web::Data<Services>,
     req: HttpRequest,
     pending: PendingLogin,
-    form: web::Form<CodeForm>,
+    form: Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
     let Some((session, user)) = pending.0 else { return Ok(redirect("/login")) };
     if !csrf_ok(&session.csrf_token, form.csrf.as_deref()) {
@@ -100,7 +101,7 @@ pub async fn enable(
     services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<EnableForm>,
+    form: Form<EnableForm>,
 ) -> Result<HttpResponse, PageError> {
     let (session, user) = viewer.posting(&req, form.csrf.as_deref())?;
     if !tfa::enrolment_pending(&services, user.id).await? {
@@ -121,7 +122,7 @@ pub async fn disable(
     services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<EnableForm>,
+    form: Form<EnableForm>,
 ) -> Result<HttpResponse, PageError> {
     let (session, user) = viewer.posting(&req, form.csrf.as_deref())?;
     if !tfa::disable(&services, user.id, &session, &form.code, &origin(&req)).await? {

@@ -384,6 +384,7 @@ impl Mirror {
         now: OffsetDateTime,
     ) -> Result<Arc<Cached>, MirrorError> {
         let sha256: [u8; 32] = Sha256::digest(&body).into();
+        let write = crate::gc::BlobWrite::begin(&self.db).await?;
         self.blobs.put(&rows::resource_key(&sha256), body.clone()).await?;
         let row = rows::Resource {
             path: path.to_owned(),
@@ -393,7 +394,9 @@ impl Mirror {
             fetched_at: now,
             checked_at: now,
         };
-        if let Some(old) = rows::put_resource(&self.db, &row).await? {
+        let replaced = rows::put_resource(&self.db, &row).await?;
+        write.done().await;
+        if let Some(old) = replaced {
             self.forget_body(&old).await;
         }
         let cached = Cached::new(body, sha256, upstream_etag, now, now);

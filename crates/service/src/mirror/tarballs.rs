@@ -105,6 +105,7 @@ impl Mirror {
                 return Err(e);
             }
         }
+        let write = crate::gc::BlobWrite::begin(&self.db).await?;
         self.blobs.put(&rows::tarball_key(&outer), body.clone()).await?;
         let now = OffsetDateTime::now_utc();
         let row = rows::Tarball {
@@ -115,6 +116,7 @@ impl Mirror {
             fetched_at: now,
         };
         rows::put_tarball(&self.db, &row).await?;
+        write.done().await;
         self.meters.fetches.increment(1);
         self.grew(body.len()).await;
         tracing::info!(path, bytes = body.len(), "mirror: fetched from the upstream");
