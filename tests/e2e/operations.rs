@@ -270,6 +270,9 @@ fn the_postmaster_killed_under_load_means_quick_503s_then_recovery_by_itself() {
         }
     }
     let recovered = recovered.unwrap();
+    let unavailable = answers.iter().filter(|(s, _, _)| *s == 503).count();
+    let slowest = answers.iter().map(|(_, took, _)| *took).max().unwrap_or_default();
+    eprintln!("{unavailable} writes answered 503 (slowest answer {slowest:?}), publishing again after {recovered:?}");
     assert!(recovered < Duration::from_secs(10), "recovered after {recovered:?}");
     assert_eq!(get(&format!("{}/health", server.url), &[]).status, 200);
     assert!(server.log().contains("starting it again"), "the supervisor restarted the cluster");
