@@ -133,8 +133,13 @@ fn main() {
         }
     }
     println!("publish latency p50 {:.1} ms  p99 {:.1} ms", pct(50), pct(99));
+    // (the index is rebuilt just after the last publishes' answers)
+    std::thread::sleep(Duration::from_secs(2));
     let verify = server.cli(&["registry", "verify"]);
     println!("registry verify: {}", if verify.status.success() { "ok" } else { "FAILED" });
+    if !verify.status.success() {
+        println!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
+    }
     let errors = reads.errors.load(Ordering::Relaxed) + writes.errors.load(Ordering::Relaxed);
     if errors > 0 || !verify.status.success() {
         std::process::exit(1);

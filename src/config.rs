@@ -107,15 +107,12 @@ impl Config {
                 }
                 clients
             },
-            downloads_flush: match var("HEXYARD_DOWNLOADS_FLUSH_SECONDS") {
-                None => hexyard_service::downloads::FLUSH_EVERY,
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|s| (1..=3600).contains(s))
-                    .map(std::time::Duration::from_secs)
-                    .with_context(|| format!("HEXYARD_DOWNLOADS_FLUSH_SECONDS {v:?}: 1 to 3600"))?,
-            },
+            downloads_flush: seconds(
+                &var,
+                "HEXYARD_DOWNLOADS_FLUSH_SECONDS",
+                hexyard_service::downloads::FLUSH_EVERY,
+                3600,
+            )?,
             count_downloads: match var("HEXYARD_COUNT_DOWNLOADS").as_deref() {
                 None | Some("true") => true,
                 Some("false") => false,
@@ -133,15 +130,7 @@ impl Config {
                 Some(other) => anyhow::bail!("HEXYARD_METRICS {other:?}: on or off"),
             },
             metrics_token: var("HEXYARD_METRICS_TOKEN"),
-            shutdown: match var("HEXYARD_SHUTDOWN_SECONDS") {
-                None => std::time::Duration::from_secs(30),
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|s| (1..=3600).contains(s))
-                    .map(std::time::Duration::from_secs)
-                    .with_context(|| format!("HEXYARD_SHUTDOWN_SECONDS {v:?}: 1 to 3600"))?,
-            },
+            shutdown: seconds(&var, "HEXYARD_SHUTDOWN_SECONDS", std::time::Duration::from_secs(30), 3600)?,
             pool_size: match var("HEXYARD_DATABASE_POOL_SIZE") {
                 None => 32,
                 Some(v) => v
@@ -186,19 +175,8 @@ fn mirror(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<hexyard
     if let Some(name) = var("HEXYARD_MIRROR_REPOSITORY") {
         settings.repository = name;
     }
-    let seconds = |name: &str, default: std::time::Duration, max: u64| -> anyhow::Result<std::time::Duration> {
-        match var(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=max).contains(s))
-                .map(std::time::Duration::from_secs)
-                .with_context(|| format!("{name} {v:?}: 1 to {max}")),
-        }
-    };
-    settings.max_age = seconds("HEXYARD_MIRROR_MAX_AGE_SECONDS", settings.max_age, 7 * 24 * 3600)?;
-    settings.timeout = seconds("HEXYARD_MIRROR_TIMEOUT_SECONDS", settings.timeout, 600)?;
+    settings.max_age = seconds(var, "HEXYARD_MIRROR_MAX_AGE_SECONDS", settings.max_age, 7 * 24 * 3600)?;
+    settings.timeout = seconds(var, "HEXYARD_MIRROR_TIMEOUT_SECONDS", settings.timeout, 600)?;
     settings.offline = match var("HEXYARD_MIRROR_OFFLINE").as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -217,6 +195,24 @@ fn mirror(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<hexyard
         ),
     };
     Ok(Some(settings))
+}
+
+/// A number of seconds from 1 to `max`, or `default` when unset.
+fn seconds(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: std::time::Duration,
+    max: u64,
+) -> anyhow::Result<std::time::Duration> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=max).contains(s))
+            .map(std::time::Duration::from_secs)
+            .with_context(|| format!("{name} {v:?}: 1 to {max}")),
+    }
 }
 
 /// `1048576`, `512M`, `50G`: binary multiples.

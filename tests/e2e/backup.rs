@@ -55,12 +55,7 @@ fn backup_destroy_restore(s3: bool) {
     );
     assert_eq!(retire.status, 204, "{}", retire.text());
     let docs = gzip(&raw_tar(&[file(b"index.html", b"<h1>kept</h1>")]));
-    let up = request(
-        "POST",
-        &server.api("/packages/kept/releases/1.0.0/docs"),
-        &[("authorization", &key), ("content-type", "application/octet-stream")],
-        Some(&docs),
-    );
+    let up = server.upload_docs(&key, "kept", "1.0.0", &docs);
     assert_eq!(up.status, 201, "{}", up.text());
     std::thread::sleep(std::time::Duration::from_millis(500)); // the index rebuilt after the answers
     let releases = ["kept-1.0.0", "kept-1.1.0", "uses-0.1.0"];

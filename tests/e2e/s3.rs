@@ -35,12 +35,7 @@ fn publish_fetch_docs_and_revert_keep_blobs_in_the_bucket() {
 
     // docs go to the bucket and are served from it
     let docs = gzip(&raw_tar(&[file(b"index.html", b"<h1>stored</h1>")]));
-    let up = request(
-        "POST",
-        &server.api("/packages/stored/releases/1.0.0/docs"),
-        &[("authorization", &key), ("content-type", "application/octet-stream")],
-        Some(&docs),
-    );
+    let up = server.upload_docs(&key, "stored", "1.0.0", &docs);
     assert_eq!(up.status, 201, "{}", up.text());
     assert!(keys(&bucket).iter().any(|k| k.starts_with("blobs/docs/")), "{:?}", keys(&bucket));
     assert_eq!(get(&format!("{}/repo/docs/stored-1.0.0.tar.gz", server.url), &[]).body, docs);

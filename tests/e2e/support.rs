@@ -171,6 +171,12 @@ impl Server {
         request("POST", &url, &[("authorization", key), ("accept", "application/json")], Some(tarball))
     }
 
+    /// Uploads `docs` for a release of the public repository.
+    pub fn upload_docs(&self, key: &str, name: &str, version: &str, docs: &[u8]) -> Response {
+        let url = self.api(&format!("/packages/{name}/releases/{version}/docs"));
+        request("POST", &url, &[("authorization", key), ("content-type", "application/octet-stream")], Some(docs))
+    }
+
     /// A publish into an organization's repository.
     pub fn publish_to(&self, repository: &str, key: &str, tarball: &[u8]) -> Response {
         let url = self.api(&format!("/repos/{repository}/publish"));
