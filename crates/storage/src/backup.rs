@@ -101,10 +101,7 @@ pub async fn load(pool: &PgPool, tables: &[Table]) -> Result<()> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     for table in tables {
-        let present: bool = sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(&table.name)))
-            .fetch_one(&mut *tx)
-            .await?;
-        if present {
+        if has_rows(&mut tx, &table.name).await? {
             return Err(StorageError::Backup(format!(
                 "table {} is not empty: restore into an empty database",
                 table.name
@@ -141,14 +138,9 @@ pub async fn load(pool: &PgPool, tables: &[Table]) -> Result<()> {
 /// Whether the database holds nothing yet (no migration applied, or every table empty).
 pub async fn is_empty(pool: &PgPool) -> Result<bool> {
     let mut conn = pool.acquire().await?;
+    // (the migrations' bookkeeping is not among these tables)
     for name in ordered_tables(&mut conn).await? {
-        if name == "_sqlx_migrations" {
-            continue;
-        }
-        let present: bool = sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(&name)))
-            .fetch_one(&mut *conn)
-            .await?;
-        if present {
+        if has_rows(&mut conn, &name).await? {
             return Ok(false);
         }
     }
@@ -162,6 +154,11 @@ pub async fn migrate_to(pool: &PgPool, version: i64) -> Result<()> {
     crate::MIGRATOR.run(pool).await?;
     crate::MIGRATOR.undo(pool, version).await?;
     Ok(())
+}
+
+/// Whether a table holds any row.
+async fn has_rows(conn: &mut sqlx::PgConnection, table: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table))).fetch_one(&mut *conn).await?)
 }
 
 /// An identifier quoted for SQL (names come from the catalog, never from users).
