@@ -29,7 +29,7 @@ async fn serve(config: &Config, db: &Database) -> anyhow::Result<()> {
     tokio::spawn(hexyard_service::gc::sweep_forever(services.clone().into_inner()));
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let options = hexyard_api::server::Options { workers, shutdown: config.shutdown, metrics };
-    let server = hexyard_api::server::run(services.clone(), hexyard_web::configure, listener, options)?;
+    let server = hexyard_api::server::run(services.clone(), pages(), listener, options)?;
     print_setup(&public_url, services.public());
     let handle = server.handle();
     let deadline = config.shutdown;
@@ -120,4 +120,9 @@ fn print_setup(url: &str, repo: &RepositoryRegistry) {
          repo_verify => true, repo_public_key => <<\"{pem}\">>}}]}}]}}."
     );
     println!();
+}
+
+/// The web pages, as the API's server takes them.
+fn pages() -> hexyard_api::Pages {
+    hexyard_api::Pages { configure: hexyard_web::configure, not_found: hexyard_web::not_found_page }
 }

@@ -117,7 +117,7 @@ fn confirmation_and_password_reset_mails_over_smtp() {
     // a browser session and an exchanged OAuth token, both ended by the reset
     let mut browser = Browser::new();
     browser.sign_in(&server, "mia", "first-pass");
-    assert_eq!(browser.get(&format!("{}/", server.url)).status, 200);
+    assert_eq!(browser.get(&format!("{}/dashboard", server.url)).status, 200);
     let form = format!("grant_type=client_credentials&client_secret={secret}&scope=api");
     let exchanged = request(
         "POST",
@@ -157,7 +157,7 @@ fn confirmation_and_password_reset_mails_over_smtp() {
     );
     assert_eq!(done.status, 200, "{}", done.text());
 
-    assert_eq!(browser.get(&format!("{}/", server.url)).status, 303, "the old session ended");
+    assert_eq!(browser.get(&format!("{}/dashboard", server.url)).status, 303, "the old session ended");
     assert_eq!(get(&server.api("/users/me"), &[("authorization", &bearer)]).status, 401, "the token ended");
     assert_eq!(get(&reset, &[]).status, 404, "the link works once");
     let old = request("POST", &server.api("/keys"), &[("authorization", basic)], Some(br#"{"name":"k2"}"#));

@@ -241,11 +241,16 @@ fn an_organization_made_on_the_web_page() {
     crate::oauth::user_with_password(&server, "wes", "s3cret-pass");
     let mut browser = crate::oauth::Browser::new();
     browser.sign_in(&server, "wes", "s3cret-pass");
-    let page = browser.get(&format!("{}/", server.url));
+    let page = browser.get(&format!("{}/dashboard", server.url));
     let csrf = crate::oauth::hidden(&page.text(), "csrf");
     let made = browser.post(&format!("{}/account/orgs", server.url), &[("name", "webco"), ("csrf", &csrf)]);
     assert_eq!(made.status, 303, "{}", made.text());
-    assert!(browser.get(&format!("{}/", server.url)).text().contains("webco (admin)"));
+    assert!(
+        browser
+            .get(&format!("{}/dashboard", server.url))
+            .text()
+            .contains("<a href=\"/orgs/webco\">webco</a> <span class=\"tag\">admin</span>")
+    );
     let taken = browser.post(&format!("{}/account/orgs", server.url), &[("name", "webco"), ("csrf", &csrf)]);
     assert_eq!(taken.status, 422);
     let bad = browser.post(&format!("{}/account/orgs", server.url), &[("name", "No Way"), ("csrf", &csrf)]);

@@ -270,7 +270,7 @@ fn sign_out_needs_the_csrf_token_and_return_to_stays_on_site() {
     user_with_password(&server, "carol", "correct horse battery");
     let mut browser = Browser::new();
     browser.sign_in(&server, "carol", "correct horse battery");
-    let account = format!("{}/", server.url);
+    let account = format!("{}/dashboard", server.url);
     assert_eq!(browser.get(&account).status, 200);
     // a cross-site form posts /logout without the token: refused, still signed in
     let forged = browser.post(&format!("{}/logout", server.url), &[]);

@@ -34,11 +34,25 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// The people-facing pages of another crate: their routes, and the page a browser gets for a
+/// path nothing serves (the API's paths keep Hex's JSON or ETF 404).
+#[derive(Clone, Copy)]
+pub struct Pages {
+    pub configure: fn(&mut web::ServiceConfig),
+    pub not_found: fn(&actix_web::HttpRequest) -> actix_web::HttpResponse,
+}
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pages")
+    }
+}
+
 /// The application: the API, the repository and the `pages` of another crate, error
 /// negotiation, `//` collapsed in paths, `HEAD` as `GET`, request logs.
 pub fn app(
     services: web::Data<Services>,
-    pages: fn(&mut web::ServiceConfig),
+    pages: Pages,
     metrics: Option<Metrics>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
@@ -56,7 +70,8 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(e.to_string()).into()))
         // the machine routes first: clients' fetches are matched before the pages' patterns
         .configure(routes::configure)
-        .configure(pages)
+        .app_data(web::Data::new(pages))
+        .configure(pages.configure)
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(extract::reject_control_characters))
         .wrap(from_fn(media::negotiate_errors))

@@ -38,7 +38,7 @@ pub struct Options {
 /// called (the caller watches for signals).
 pub fn run(
     services: web::Data<Services>,
-    pages: fn(&mut web::ServiceConfig),
+    pages: crate::Pages,
     listener: TcpListener,
     options: Options,
 ) -> std::io::Result<actix_server::Server> {

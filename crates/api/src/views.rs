@@ -68,11 +68,7 @@ impl Urls<'_> {
 /// `mix hex.repo add` (as the README says), so both get `repo:`; `organization:` would send mix
 /// to hex.pm.
 pub fn configs(repo: &RepositoryRegistry, name: &str, version: &Version) -> Value {
-    let requirement = if version.is_pre() || version.major == 0 {
-        format!("~> {}", Version { build: None, ..version.clone() })
-    } else {
-        format!("~> {}.{}", version.major, version.minor)
-    };
+    let requirement = hexyard_service::browse::requirement(version);
     json!({
         "mix.exs": format!("{{:{name}, \"{requirement}\", repo: \"{}\"}}", repo.name),
         "rebar.config": format!("{{{name}, \"{version}\"}}"),

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod authz;
 pub mod blob_cache;
+pub mod browse;
 pub mod docs;
 pub mod downloads;
 pub mod error;

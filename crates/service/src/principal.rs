@@ -147,3 +147,12 @@ async fn by_password(services: &Services, username: &str, password: String, acto
     let permissions = vec![Permission::api(), Permission::parse("repositories", None).expect("a valid grant")];
     Ok(user_principal(user, permissions, actor, None))
 }
+
+impl Principal {
+    /// The user of a browser session: a signed-in person may do on the pages whatever their
+    /// account may (as with a password), and is audited with the request's origin.
+    pub fn of_session(user: User, origin: &Origin) -> Principal {
+        let permissions = vec![Permission::api(), Permission::parse("repositories", None).expect("a valid grant")];
+        user_principal(user, permissions, origin.actor(None), None)
+    }
+}

@@ -236,3 +236,28 @@ pub async fn reset_password(
 pub async fn find(services: &Services, name_or_email: &str) -> Result<User> {
     users::by_name_or_email(&services.db, name_or_email).await?.ok_or(Error::NotFound)
 }
+
+/// Changes the signed-in user's password once the current one is given; every other session and
+/// every OAuth grant ends (the session `keep` stays). False when the current password is wrong.
+pub async fn change_password(
+    services: &Services,
+    user: &User,
+    current: String,
+    new: String,
+    keep: i64,
+    origin: &Origin,
+) -> Result<bool> {
+    if new.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::field("password", format!("should be at least {MIN_PASSWORD_CHARS} character(s)")));
+    }
+    let stored = users::by_id(&services.db, user.id).await?.ok_or(Error::NotFound)?;
+    if !password_matches(stored.password_hash, current).await? {
+        return Ok(false);
+    }
+    let password_hash = hash(new).await?;
+    let mut tx = services.db.begin().await?;
+    users::change_password(&mut tx, user.id, &password_hash, keep).await?;
+    audit::record(&mut *tx, &origin.actor(Some(user.id)), "password.update", json!({})).await?;
+    tx.commit().await?;
+    Ok(true)
+}

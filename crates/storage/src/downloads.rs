@@ -91,3 +91,16 @@ pub async fn of_releases(db: impl PgExecutor<'_>, release_ids: &[i64]) -> Result
     .fetch_all(db)
     .await?)
 }
+
+/// A package's downloads of each of the last `days` days before today (UTC), oldest first;
+/// days without downloads are absent.
+pub async fn daily(db: impl PgExecutor<'_>, package_id: i64, days: i32) -> Result<Vec<(time::Date, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT day, downloads FROM package_downloads WHERE package_id = $1
+         AND day >= (now() AT TIME ZONE 'UTC')::date - $2 AND day < (now() AT TIME ZONE 'UTC')::date ORDER BY day",
+    )
+    .bind(package_id)
+    .bind(days)
+    .fetch_all(db)
+    .await?)
+}

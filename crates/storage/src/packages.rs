@@ -143,6 +143,38 @@ pub async fn list(db: &PgPool, listing: &Listing<'_>) -> Result<Vec<Package>> {
     Ok(rows)
 }
 
+/// How many packages a listing finds on all its pages.
+pub async fn count(db: &PgPool, listing: &Listing<'_>) -> Result<i64> {
+    let mut q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM packages p WHERE p.repository_id = ANY(");
+    q.push_bind(listing.repository_ids.to_vec()).push(")");
+    if let Some(search) = listing.search {
+        push_conditions(&mut q, search);
+    }
+    let (n,): (i64,) = q.build_query_as().persistent(false).fetch_one(db).await?;
+    Ok(n)
+}
+
+/// What some repositories hold: packages, releases and all their downloads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Totals {
+    pub packages: i64,
+    pub releases: i64,
+    pub downloads: i64,
+}
+
+/// The totals of some repositories.
+pub async fn totals(db: impl PgExecutor<'_>, repository_ids: &[i64]) -> Result<Totals> {
+    Ok(sqlx::query_as(
+        "SELECT count(*) AS packages, coalesce(sum(p.downloads), 0)::bigint AS downloads,
+             (SELECT count(*) FROM releases r JOIN packages q ON q.id = r.package_id
+              WHERE q.repository_id = ANY($1)) AS releases
+         FROM packages p WHERE p.repository_id = ANY($1)",
+    )
+    .bind(repository_ids)
+    .fetch_one(db)
+    .await?)
+}
+
 /// The plan Postgres makes for a listing's search (`EXPLAIN`), to see which indexes it uses.
 pub async fn explain(db: &PgPool, listing: &Listing<'_>) -> Result<String> {
     let lines: Vec<(String,)> =

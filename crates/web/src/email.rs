@@ -3,10 +3,11 @@
 use crate::form::Form;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use hexyard_service::{Services, sessions, users};
 use serde::Deserialize;
 
-use crate::html::{csrf_field, esc, page};
+use crate::html::{Frame, message, render};
 use crate::origin;
 use crate::session::{CSRF_COOKIE, PageError, cookie, csrf_ok};
 
@@ -23,15 +24,31 @@ pub async fn verify_email(
     query: web::Query<KeyQuery>,
 ) -> Result<HttpResponse, PageError> {
     if users::confirm_email(&services, &query.username, &query.key, &origin(&req)).await? {
-        let body = "<p>Your email address is confirmed. You may publish now.</p>";
-        return Ok(page(StatusCode::OK, "Email confirmed", body));
+        let text = "Your email address is confirmed. You may publish now.";
+        return Ok(message(StatusCode::OK, Frame::anonymous("Email confirmed"), text, Some(("/login", "Sign in"))));
     }
-    let body = "<p class=\"error\">This link is invalid or has expired.</p>";
-    Ok(page(StatusCode::NOT_FOUND, "Email not confirmed", body))
+    let text = "This link is invalid or has expired.";
+    Ok(message(StatusCode::NOT_FOUND, Frame::anonymous("Email not confirmed"), text, None))
 }
 
 fn invalid_link() -> HttpResponse {
-    page(StatusCode::NOT_FOUND, "Reset your password", "<p class=\"error\">This link is invalid or has expired.</p>")
+    let text = "This link is invalid or has expired.";
+    message(
+        StatusCode::NOT_FOUND,
+        Frame::anonymous("Reset your password"),
+        text,
+        Some(("/password/reset", "Ask for a new link")),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "new_password.html")]
+struct NewPasswordPage {
+    frame: Frame,
+    error: Option<String>,
+    csrf: String,
+    username: String,
+    key: String,
 }
 
 /// `GET /password/new?username=&key=`: the form for a new password.
@@ -47,19 +64,15 @@ pub async fn new_password_form(
 
 fn form_page(services: &Services, username: &str, key: &str, error: Option<&str>) -> HttpResponse {
     let csrf = sessions::new_csrf_token();
-    let error = error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default();
-    let body = format!(
-        "{error}<form method=\"post\" action=\"/password/new\">{}\
-         <input type=\"hidden\" name=\"username\" value=\"{}\"><input type=\"hidden\" name=\"key\" value=\"{}\">\
-         <label>New password <input name=\"password\" type=\"password\" autocomplete=\"new-password\" required></label>\
-         <label>Again <input name=\"confirmation\" type=\"password\" autocomplete=\"new-password\" required></label>\
-         <button>Set the password</button></form>",
-        csrf_field(&csrf),
-        esc(username),
-        esc(key),
-    );
-    let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut response = page(status, "Reset your password", &body);
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = NewPasswordPage {
+        frame: Frame::anonymous("Reset your password"),
+        error: error.map(str::to_owned),
+        csrf: csrf.clone(),
+        username: username.to_owned(),
+        key: key.to_owned(),
+    };
+    let mut response = render(status, &page);
     response.add_cookie(&cookie(services, CSRF_COOKIE, csrf)).ok();
     response
 }
@@ -96,9 +109,10 @@ pub async fn new_password(
     if !users::reset_password(&services, &form.username, &form.key, form.password, &origin(&req)).await? {
         return Ok(invalid_link());
     }
-    Ok(page(
+    Ok(message(
         StatusCode::OK,
-        "Password changed",
-        "<p>Your password is set, and every session and device token was signed out. <a href=\"/login\">Sign in</a>.</p>",
+        Frame::anonymous("Password changed"),
+        "Your password is set, and every session and device token was signed out.",
+        Some(("/login", "Sign in")),
     ))
 }

@@ -11,7 +11,7 @@ use hexyard_service::model::Session;
 use hexyard_service::model::User;
 use hexyard_service::{Error, Services, sessions};
 
-use crate::html::{esc, page};
+use crate::html::{Frame, message};
 
 pub const SESSION_COOKIE: &str = "hexyard_session";
 pub const CSRF_COOKIE: &str = "hexyard_csrf";
@@ -94,19 +94,43 @@ impl actix_web::ResponseError for PageError {
                 let encoded: String = crate::form_urlencoded(path).collect();
                 crate::redirect(&format!("/login?return_to={encoded}"))
             }
-            PageError::Csrf => page(StatusCode::FORBIDDEN, "Forbidden", "<p class=\"error\">invalid CSRF token</p>"),
+            PageError::Csrf => message(
+                StatusCode::FORBIDDEN,
+                Frame::anonymous("Forbidden"),
+                "The form was not sent from this site's page, or the page is too old. Go back, reload it and try again.",
+                None,
+            ),
             PageError::Service(e) => {
                 if e.is_internal() && !e.is_unavailable() {
                     tracing::error!(error = %e.chain(), "internal error");
                 }
-                let text = if e.is_unavailable() {
-                    "The database is unavailable; try again shortly.".to_owned()
+                let status = status_of(e);
+                let (title, text) = if e.is_unavailable() {
+                    ("Unavailable", "The database is unavailable; try again shortly.".to_owned())
                 } else if e.is_internal() {
-                    "Something went wrong on our side.".to_owned()
+                    (
+                        "Something went wrong",
+                        "Something went wrong on our side. It is logged; try again in a moment.".to_owned(),
+                    )
+                } else if status == StatusCode::NOT_FOUND {
+                    (
+                        "Page not found",
+                        "There is no such page. It may be private to an organization you are not a member of."
+                            .to_owned(),
+                    )
+                } else if status == StatusCode::FORBIDDEN {
+                    ("Forbidden", format!("You may not do that: {}.", e.describe()))
                 } else {
-                    e.describe()
+                    ("Error", e.describe())
                 };
-                page(status_of(e), "Error", &format!("<p class=\"error\">{}</p>", esc(&text)))
+                let mut response = message(status, Frame::anonymous(title), text, Some(("/", "Go to the home page")));
+                if e.is_unavailable() {
+                    response.headers_mut().insert(
+                        actix_web::http::header::RETRY_AFTER,
+                        actix_web::http::header::HeaderValue::from_static("5"),
+                    );
+                }
+                response
             }
         }
     }

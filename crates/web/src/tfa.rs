@@ -4,10 +4,11 @@
 use crate::form::Form;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use hexyard_service::{Services, sessions, tfa};
 use serde::Deserialize;
 
-use crate::html::{csrf_field, esc, page};
+use crate::html::{Frame, message, render};
 use crate::session::{PageError, PendingLogin, Viewer, csrf_ok, safe_return_to};
 use crate::{origin, redirect};
 
@@ -21,16 +22,24 @@ pub async fn second_factor_form(pending: PendingLogin, query: web::Query<ReturnT
     second_factor_page(&session.csrf_token, query.return_to.as_deref(), None)
 }
 
+#[derive(Template)]
+#[template(path = "tfa_code.html")]
+struct CodePage {
+    frame: Frame,
+    error: Option<String>,
+    csrf: String,
+    return_to: String,
+}
+
 fn second_factor_page(csrf: &str, return_to: Option<&str>, error: Option<&str>) -> HttpResponse {
-    let error = error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default();
-    let body = format!(
-        "{error}<form method=\"post\" action=\"/login/tfa\">{}<input type=\"hidden\" name=\"return_to\" value=\"{}\">\
-         <label>Code from your authenticator app, or a recovery code \
-         <input name=\"code\" autocomplete=\"one-time-code\" required></label><button>Continue</button></form>",
-        csrf_field(csrf),
-        esc(&safe_return_to(return_to)),
-    );
-    page(if error.is_empty() { StatusCode::OK } else { StatusCode::UNAUTHORIZED }, "Two-factor authentication", &body)
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let page = CodePage {
+        frame: Frame::anonymous("Two-factor authentication"),
+        error: error.map(str::to_owned),
+        csrf: csrf.to_owned(),
+        return_to: safe_return_to(return_to),
+    };
+    render(status, &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,33 +66,41 @@ pub async fn second_factor(
     Ok(redirect(&safe_return_to(form.return_to.as_deref())))
 }
 
+#[derive(Template)]
+#[template(path = "tfa.html")]
+struct SettingsPage {
+    frame: Frame,
+    csrf: String,
+    enabled: bool,
+    qr_svg: String,
+    secret: String,
+    recovery_codes: Option<Vec<String>>,
+}
+
 /// `/account/tfa`: the state of 2FA; when off, a fresh secret to enrol with.
 pub async fn settings(
     services: web::Data<Services>,
     req: HttpRequest,
     viewer: Viewer,
 ) -> Result<HttpResponse, PageError> {
+    let frame = Frame::new("Two-factor authentication", &viewer);
     let (session, user) = viewer.signed_in(&req)?;
-    let csrf = csrf_field(&session.csrf_token);
-    if tfa::enabled(&services, user.id).await? {
-        let body = format!(
-            "<p>Two-factor authentication is on.</p><form method=\"post\" action=\"/account/tfa/disable\">{csrf}\
-             <label>Current code <input name=\"code\" autocomplete=\"one-time-code\" required></label>\
-             <button>Turn it off</button></form>"
-        );
-        return Ok(page(StatusCode::OK, "Two-factor authentication", &body));
+    let mut page = SettingsPage {
+        frame,
+        csrf: session.csrf_token,
+        enabled: true,
+        qr_svg: String::new(),
+        secret: String::new(),
+        recovery_codes: None,
+    };
+    if !tfa::enabled(&services, user.id).await? {
+        // the QR code is drawn here from the key: numbers and paths only, nothing from a user
+        let enrolment = tfa::begin_enrolment(&services, user.id, &user.username).await?;
+        page.enabled = false;
+        page.qr_svg = enrolment.qr_svg;
+        page.secret = enrolment.base32;
     }
-    let enrolment = tfa::begin_enrolment(&services, user.id, &user.username).await?;
-    let body = format!(
-        "<p>Scan this code with an authenticator app, or type the key in it.</p>{}\
-         <p>Key: <code id=\"secret\">{}</code></p>\
-         <form method=\"post\" action=\"/account/tfa/enable\">{csrf}\
-         <label>Code shown by the app <input name=\"code\" autocomplete=\"one-time-code\" required></label>\
-         <button>Turn on</button></form>",
-        enrolment.qr_svg,
-        esc(&enrolment.base32),
-    );
-    Ok(page(StatusCode::OK, "Two-factor authentication", &body))
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,9 +109,9 @@ pub struct EnableForm {
     code: String,
 }
 
-fn wrong_code() -> HttpResponse {
-    let body = "<p class=\"error\">That code is not right. <a href=\"/account/tfa\">Try again</a>.</p>";
-    page(StatusCode::UNPROCESSABLE_ENTITY, "Two-factor authentication", body)
+fn wrong_code(frame: Frame) -> HttpResponse {
+    let back = Some(("/account/tfa", "Try again"));
+    message(StatusCode::UNPROCESSABLE_ENTITY, frame, "That code is not right.", back)
 }
 
 pub async fn enable(
@@ -103,19 +120,23 @@ pub async fn enable(
     viewer: Viewer,
     form: Form<EnableForm>,
 ) -> Result<HttpResponse, PageError> {
+    let frame = Frame::new("Two-factor authentication", &viewer);
     let (session, user) = viewer.posting(&req, form.csrf.as_deref())?;
     if !tfa::enrolment_pending(&services, user.id).await? {
         return Ok(redirect("/account/tfa"));
     }
     let Some(codes) = tfa::enable(&services, user.id, &session, &form.code, &origin(&req)).await? else {
-        return Ok(wrong_code());
+        return Ok(wrong_code(frame));
     };
-    let list: String = codes.iter().map(|c| format!("<li><code>{}</code></li>", esc(c))).collect();
-    let body = format!(
-        "<p>Two-factor authentication is on. Keep these recovery codes somewhere safe: each signs you in \
-         once without your app, and they are shown only now.</p><ul id=\"recovery-codes\">{list}</ul><p><a href=\"/\">Done</a></p>"
-    );
-    Ok(page(StatusCode::OK, "Two-factor authentication", &body))
+    let page = SettingsPage {
+        frame,
+        csrf: session.csrf_token,
+        enabled: true,
+        qr_svg: String::new(),
+        secret: String::new(),
+        recovery_codes: Some(codes),
+    };
+    Ok(render(StatusCode::OK, &page))
 }
 
 pub async fn disable(
@@ -124,9 +145,10 @@ pub async fn disable(
     viewer: Viewer,
     form: Form<EnableForm>,
 ) -> Result<HttpResponse, PageError> {
+    let frame = Frame::new("Two-factor authentication", &viewer);
     let (session, user) = viewer.posting(&req, form.csrf.as_deref())?;
     if !tfa::disable(&services, user.id, &session, &form.code, &origin(&req)).await? {
-        return Ok(wrong_code());
+        return Ok(wrong_code(frame));
     }
-    Ok(redirect("/"))
+    Ok(redirect("/dashboard"))
 }

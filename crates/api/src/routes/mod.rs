@@ -178,8 +178,21 @@ async fn require_user_agent(
 }
 
 /// The 404 of every path no route takes.
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found())
+/// A path nothing serves: a browser asking for a page gets the pages' 404, everyone else (and
+/// every machine path) Hex's.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let machine = ["/api", "/repo", "/v1", "/mirror", "/metrics", "/health"]
+        .iter()
+        .any(|p| req.path() == *p || req.path().starts_with(&format!("{p}/")));
+    let wants_html = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    match req.app_data::<web::Data<crate::Pages>>() {
+        Some(pages) if wants_html && !machine => Ok((pages.not_found)(&req)),
+        _ => Err(ApiError::not_found()),
+    }
 }
 
 /// A page number from a query (1 when absent).

@@ -1,0 +1,519 @@
+//! Browsing: the home page, the package list and search, a package's and a release's page,
+//! and a user's public packages.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use hexyard_core::{PackageName, Version};
+use hexyard_service::browse::{self, PackagePage};
+use hexyard_service::packages::{ListQuery, Listed};
+use hexyard_service::{Error, Principal, Services, users};
+use serde::Deserialize;
+
+use crate::dashboard::{AuditRow, audit_rows};
+use crate::html::{Frame, count, date, encode, is_web_link, render};
+use crate::origin;
+use crate::session::{PageError, Viewer};
+
+/// Packages per page of the list.
+const PER_PAGE: u32 = 30;
+
+/// A package in a list.
+pub struct Row {
+    pub name: String,
+    pub url: String,
+    pub version: String,
+    pub description: String,
+    pub downloads: String,
+    pub updated: String,
+    pub repository: String,
+    pub private: bool,
+    pub retired: bool,
+}
+
+/// The path of a package's page, and of one of its versions.
+pub fn package_path(services: &Services, repository: &str, name: &str, version: Option<&str>) -> String {
+    let base = if repository == services.public().name {
+        format!("/packages/{name}")
+    } else {
+        format!("/packages/{repository}/{name}")
+    };
+    match version {
+        Some(v) => format!("{base}/{v}"),
+        None => base,
+    }
+}
+
+fn latest<'a>(
+    releases: impl Iterator<Item = &'a hexyard_service::model::Release>,
+) -> Option<&'a hexyard_service::model::Release> {
+    let parsed: Vec<(Version, &hexyard_service::model::Release)> =
+        releases.filter_map(|r| Some((Version::parse(&r.version).ok()?, r))).collect();
+    Version::latest(parsed.iter().map(|(v, r)| (v, *r)))
+}
+
+fn description(meta: &serde_json::Value) -> String {
+    meta.get("description").and_then(|d| d.as_str()).unwrap_or_default().to_owned()
+}
+
+pub fn rows(services: &Services, listed: &[Listed]) -> Vec<Row> {
+    listed
+        .iter()
+        .map(|l| {
+            let newest = latest(l.releases.iter());
+            let mut text = description(&l.package.meta.0);
+            if text.chars().count() > 200 {
+                text = text.chars().take(199).collect::<String>() + "…";
+            }
+            Row {
+                name: l.package.name.clone(),
+                url: package_path(services, &l.repo.name, &l.package.name, None),
+                version: newest.map(|r| r.version.clone()).unwrap_or_default(),
+                description: text,
+                downloads: count(l.downloads.all),
+                updated: date(l.package.updated_at),
+                repository: l.repo.name.clone(),
+                private: !l.repo.public,
+                retired: newest.is_some_and(|r| r.retirement_reason.is_some()),
+            }
+        })
+        .collect()
+}
+
+/// The principal of a signed-in viewer: the pages read what the account may read.
+fn reader(viewer: &Viewer, req: &HttpRequest) -> Option<Principal> {
+    viewer.0.as_ref().map(|(_, user)| Principal::of_session(user.clone(), &origin(req)))
+}
+
+pub struct Setup {
+    mix_add: String,
+    publish: String,
+    dep: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    frame: Frame,
+    packages: String,
+    releases: String,
+    downloads: String,
+    empty: bool,
+    setup: Setup,
+    recent: Vec<Row>,
+    popular: Vec<Row>,
+}
+
+/// `GET /`.
+pub async fn home(services: web::Data<Services>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, PageError> {
+    let principal = reader(&viewer, &req);
+    let overview = browse::overview(&services, principal.as_ref()).await?;
+    let public = services.public();
+    let base = &services.settings.public_url;
+    let page = HomePage {
+        frame: Frame::new("Home", &viewer),
+        packages: count(overview.totals.packages),
+        releases: count(overview.totals.releases),
+        downloads: count(overview.totals.downloads),
+        empty: overview.totals.packages == 0,
+        setup: Setup {
+            mix_add: format!(
+                "mix hex.repo add {} {base}/repo --fetch-public-key {}",
+                public.name,
+                public.fingerprint()
+            ),
+            publish: format!("HEX_API_URL={base}/api HEX_API_KEY=<your key> mix hex.publish"),
+            dep: format!("{{:your_package, \"~> 0.1\", repo: \"{}\"}}", public.name),
+        },
+        recent: rows(&services, &overview.recent),
+        popular: rows(&services, &overview.popular),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    search: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "packages.html")]
+struct PackagesPage {
+    frame: Frame,
+    searched: Option<String>,
+    total: String,
+    page: u32,
+    pages: u32,
+    sorts: Vec<(&'static str, &'static str, bool)>,
+    rows: Vec<Row>,
+    error: Option<String>,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+const SORTS: [(&str, &str); 6] = [
+    ("relevance", "Relevance"),
+    ("name", "Name"),
+    ("recent_downloads", "Recent downloads"),
+    ("total_downloads", "All-time downloads"),
+    ("inserted_at", "Newest"),
+    ("updated_at", "Recently updated"),
+];
+
+/// `GET /packages?search=&sort=&page=`: the API's query syntax and sorts.
+pub async fn list(
+    services: web::Data<Services>,
+    req: HttpRequest,
+    viewer: Viewer,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, PageError> {
+    let params = params.into_inner();
+    let searched = params.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let sort = params
+        .sort
+        .clone()
+        .filter(|s| SORTS.iter().any(|(v, _)| v == s))
+        .unwrap_or_else(|| if searched.is_some() { "relevance" } else { "name" }.to_owned());
+    let mut frame =
+        Frame::new(searched.as_ref().map_or_else(|| "Packages".to_owned(), |s| format!("Search: {s}")), &viewer);
+    frame.search = searched.clone().unwrap_or_default();
+    let principal = reader(&viewer, &req);
+    let page = hexyard_service::packages::page(params.page.as_deref()).unwrap_or(1);
+    let query = ListQuery {
+        search: searched.clone(),
+        sort: Some(sort.clone()),
+        page: Some(page.to_string()),
+        per_page: Some(PER_PAGE.to_string()),
+    };
+    let found = async {
+        let total = browse::count(&services, None, principal.as_ref(), &query).await?;
+        let listed = hexyard_service::packages::list(&services, None, principal.as_ref(), &query).await?;
+        Ok::<_, Error>((total, listed))
+    };
+    let (status, total, listed, error) = match found.await {
+        Ok((total, listed)) => (StatusCode::OK, total, listed, None),
+        Err(e) if !e.is_internal() => (StatusCode::BAD_REQUEST, 0, Vec::new(), Some(e.describe())),
+        Err(e) => return Err(e.into()),
+    };
+    let pages = u32::try_from((total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).unwrap_or(u32::MAX);
+    let link = |p: u32| {
+        let search = searched.as_deref().map(|s| format!("search={}&", encode(s))).unwrap_or_default();
+        format!("/packages?{search}sort={sort}&page={p}")
+    };
+    let sorts = SORTS
+        .iter()
+        .filter(|(v, _)| searched.is_some() || *v != "relevance")
+        .map(|(v, l)| (*v, *l, *v == sort))
+        .collect();
+    let page_view = PackagesPage {
+        frame,
+        total: count(total),
+        page,
+        pages,
+        sorts,
+        rows: rows(&services, &listed),
+        error,
+        previous: (page > 1 && page <= pages.saturating_add(1)).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+        searched,
+    };
+    Ok(render(status, &page_view))
+}
+
+pub struct VersionRow {
+    version: String,
+    url: String,
+    date: String,
+    pre: bool,
+    current: bool,
+    docs: Option<String>,
+    retired: Option<String>,
+}
+
+pub struct DepRow {
+    name: String,
+    url: Option<String>,
+    requirement: String,
+    optional: bool,
+    repository: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "package.html")]
+struct PackageTemplate {
+    frame: Frame,
+    name: String,
+    repository: Option<String>,
+    repo_name: String,
+    version: String,
+    latest: bool,
+    latest_version: String,
+    base: String,
+    pre: bool,
+    retired: Option<(String, String)>,
+    description: String,
+    mix_dep: String,
+    mix_repo: String,
+    rebar_dep: String,
+    rebar_repo: String,
+    deps: Vec<DepRow>,
+    versions: Vec<VersionRow>,
+    audit: Option<Vec<AuditRow>>,
+    docs: Option<String>,
+    licenses: Vec<String>,
+    published: String,
+    publisher: Option<String>,
+    build_tools: String,
+    checksum: String,
+    links: Vec<(String, String, bool)>,
+    owners: Vec<(String, String)>,
+    downloads: (String, String, String, String),
+    release_downloads: String,
+    chart: String,
+}
+
+/// `/packages/NAME`.
+pub async fn package(
+    services: web::Data<Services>,
+    req: HttpRequest,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    show(&services, &req, viewer, None, &path.into_inner(), None).await
+}
+
+/// `/packages/NAME/VERSION`, or `/packages/ORG/NAME`: a version starts with a digit, a
+/// package name never does.
+pub async fn package_or_release(
+    services: web::Data<Services>,
+    req: HttpRequest,
+    viewer: Viewer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (first, second) = path.into_inner();
+    match Version::parse(&second) {
+        Ok(version) => show(&services, &req, viewer, None, &first, Some(version)).await,
+        Err(_) => show(&services, &req, viewer, Some(&first), &second, None).await,
+    }
+}
+
+/// `/packages/ORG/NAME/VERSION`.
+pub async fn private_release(
+    services: web::Data<Services>,
+    req: HttpRequest,
+    viewer: Viewer,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (org, name, version) = path.into_inner();
+    let version = Version::parse(&version).map_err(|_| Error::NotFound)?;
+    show(&services, &req, viewer, Some(&org), &name, Some(version)).await
+}
+
+async fn show(
+    services: &Services,
+    req: &HttpRequest,
+    viewer: Viewer,
+    repository: Option<&str>,
+    name: &str,
+    version: Option<Version>,
+) -> Result<HttpResponse, PageError> {
+    let name = PackageName::parse_existing(name).map_err(|_| Error::NotFound)?;
+    let principal = reader(&viewer, req);
+    let page = browse::package_page(services, repository, principal.as_ref(), &name, version.as_ref()).await?;
+    let frame = Frame::new(format!("{} {}", name.as_str(), page.shown.version), &viewer);
+    Ok(render(StatusCode::OK, &package_template(services, frame, &page)))
+}
+
+fn package_template(services: &Services, frame: Frame, page: &PackagePage) -> PackageTemplate {
+    let view = &page.view;
+    let repo = &view.repo;
+    let name = view.package.name.clone();
+    let shown = &page.shown;
+    let version = Version::parse(&shown.version).unwrap_or_else(|_| Version::new(0, 0, 0));
+    let newest = latest(view.releases.iter()).map(|r| r.version.clone()).unwrap_or_default();
+    let base_url = &services.settings.public_url;
+    let repo_url =
+        if repo.public { format!("{base_url}/repo") } else { format!("{base_url}/repo/repos/{}", repo.name) };
+    let auth = if repo.public { "" } else { " --auth-key YOUR_KEY" };
+    let pem = String::from_utf8_lossy(&repo.public_key_pem()).trim().replace('\n', "\\n");
+    let rebar_key =
+        if repo.public { String::new() } else { "\n                  repo_key => <<\"YOUR_KEY\">>,".to_owned() };
+    let meta = &view.package.meta.0;
+    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+        v.and_then(|l| l.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let links = meta
+        .get("links")
+        .and_then(|l| l.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(label, url)| {
+                    let url = url.as_str()?;
+                    Some((label.clone(), url.to_owned(), is_web_link(url)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let docs_for = |v: &str| hexyard_service::docs::site_path(services, repo, &name, Some(v));
+    let versions = view
+        .releases
+        .iter()
+        .map(|r| VersionRow {
+            version: r.version.clone(),
+            url: package_path(services, &repo.name, &name, Some(&r.version)),
+            date: date(r.inserted_at),
+            pre: Version::parse(&r.version).is_ok_and(|v| v.is_pre()),
+            current: r.id == shown.id,
+            docs: r.has_docs.then(|| docs_for(&r.version)),
+            retired: r.retirement_reason.as_ref().map(|reason| match r.retirement_message.as_deref() {
+                Some(m) if !m.is_empty() => format!("{reason}: {m}"),
+                _ => reason.clone(),
+            }),
+        })
+        .collect();
+    let deps = page
+        .requirements
+        .iter()
+        .map(|q| {
+            let url = if q.dependency_repository == "hexpm" {
+                Some(format!("https://hex.pm/packages/{}", q.dependency_name))
+            } else {
+                Some(package_path(services, &q.dependency_repository, &q.dependency_name, None))
+            };
+            DepRow {
+                name: q.dependency_name.clone(),
+                url,
+                requirement: q.requirement.clone(),
+                optional: q.optional,
+                repository: (q.dependency_repository != repo.name).then(|| q.dependency_repository.clone()),
+            }
+        })
+        .collect();
+    let d = view.downloads;
+    PackageTemplate {
+        frame,
+        repository: (!repo.public).then(|| repo.name.clone()),
+        repo_name: repo.name.clone(),
+        latest: shown.version == newest,
+        latest_version: newest,
+        base: package_path(services, &repo.name, &name, None),
+        pre: version.is_pre(),
+        retired: shown
+            .retirement_reason
+            .clone()
+            .map(|reason| (reason, shown.retirement_message.clone().unwrap_or_default())),
+        description: description(meta),
+        mix_dep: format!("{{:{name}, \"{}\", repo: \"{}\"}}", browse::requirement(&version), repo.name),
+        mix_repo: format!("mix hex.repo add {} {repo_url} --fetch-public-key {}{auth}", repo.name, repo.fingerprint()),
+        rebar_dep: format!("{{deps, [{{{name}, \"{}\"}}]}}.", shown.version),
+        rebar_repo: format!(
+            "{{hex, [{{repos, [#{{name => <<\"{}\">>,\n                  repo_url => <<\"{repo_url}\">>,{rebar_key}\n                  repo_verify => true,\n                  repo_public_key => <<\"{pem}\">>}}]}}]}}.",
+            repo.name
+        ),
+        deps,
+        versions,
+        audit: page.audit.as_deref().map(audit_rows),
+        docs: shown.has_docs.then(|| docs_for(&shown.version)),
+        licenses: strings(meta.get("licenses")),
+        published: date(shown.inserted_at),
+        publisher: shown.publisher.clone(),
+        build_tools: strings(shown.meta.0.get("build_tools")).join(", "),
+        checksum: shown.outer_checksum.iter().map(|b| format!("{b:02x}")).collect(),
+        links,
+        owners: view.owners.iter().map(|o| (o.username.clone(), o.level.clone())).collect(),
+        downloads: (count(d.all), count(d.recent), count(d.week), count(d.day)),
+        release_downloads: count(page.release_downloads),
+        chart: chart(&page.daily),
+        version: shown.version.clone(),
+        name,
+    }
+}
+
+/// The daily downloads as an inline SVG bar chart (numbers only: nothing to escape), with a
+/// text alternative.
+pub fn chart(daily: &[(time::Date, i64)]) -> String {
+    let peak = daily.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let total: i64 = daily.iter().map(|(_, n)| n).sum();
+    let (width, height) = (daily.len().max(1) * 4, 80);
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {width} {}\" role=\"img\" aria-labelledby=\"chart-title\">\
+         <title id=\"chart-title\">Daily downloads over the last {} days: {} in all, {} on the busiest day</title>\
+         <line class=\"axis\" x1=\"0\" y1=\"{height}.5\" x2=\"{width}\" y2=\"{height}.5\"/>",
+        height + 14,
+        daily.len(),
+        count(total),
+        count(peak)
+    );
+    for (i, (day, n)) in daily.iter().enumerate() {
+        if *n == 0 {
+            continue;
+        }
+        let h = ((*n as f64 / peak as f64) * f64::from(height)).max(1.0);
+        svg.push_str(&format!(
+            "<rect class=\"bar\" x=\"{}\" y=\"{:.1}\" width=\"3\" height=\"{h:.1}\"><title>{day}: {}</title></rect>",
+            i * 4,
+            f64::from(height) - h,
+            count(*n)
+        ));
+    }
+    if let (Some((first, _)), Some((last, _))) = (daily.first(), daily.last()) {
+        svg.push_str(&format!(
+            "<text x=\"0\" y=\"{}\">{first}</text><text x=\"{width}\" y=\"{}\" text-anchor=\"end\">{last}</text>",
+            height + 12,
+            height + 12
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    frame: Frame,
+    username: String,
+    full_name: Option<String>,
+    email: Option<String>,
+    since: String,
+    rows: Vec<Row>,
+}
+
+/// `/users/NAME`: a user and the public packages they own.
+pub async fn user(
+    services: web::Data<Services>,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let who = hexyard_core::UserRef::parse(&path.into_inner()).ok_or(Error::NotFound)?;
+    let (user, owned) = users::profile(&services, &who).await?;
+    let listed = browse::listed(&services, owned).await?;
+    let page = UserPage {
+        frame: Frame::new(user.username.clone(), &viewer),
+        full_name: user.full_name.clone(),
+        email: user.email.clone().filter(|_| user.email_public && user.email_verified),
+        since: date(user.inserted_at),
+        rows: rows(&services, &listed),
+        username: user.username,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chart;
+
+    #[test]
+    fn charts_scale_to_the_busiest_day() {
+        let day = time::macros::date!(2026 - 11 - 01);
+        let daily = vec![(day, 0), (day.next_day().unwrap(), 10), (day.next_day().unwrap().next_day().unwrap(), 5)];
+        let svg = chart(&daily);
+        assert_eq!(svg.matches("<rect").count(), 2, "{svg}");
+        assert!(svg.contains("height=\"80.0\"") && svg.contains("height=\"40.0\""), "{svg}");
+        assert!(svg.contains("15 in all, 10 on the busiest day"), "{svg}");
+        assert!(!chart(&[(day, 0)]).contains("<rect"));
+    }
+}
