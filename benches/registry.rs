@@ -13,7 +13,12 @@
 //!    on) and on a second server over the same data with `HEXYARD_METRICS=off`, alternated, in
 //!    the same run (also alone, with 100 packages: `--metrics`).
 //!
-//! 6. with `--mirror` (alone): the hex.pm mirror against a stand-in upstream on this machine —
+//! 6. page render time (p50, p95 over sequential requests, measured by the client on this
+//!    machine, so an upper bound of the server's time) of the web UI's pages with all the
+//!    packages loaded: home, list, search, sorts, a package, a release, a user (also alone:
+//!    `--pages`).
+//!
+//! 7. with `--mirror` (alone): the hex.pm mirror against a stand-in upstream on this machine —
 //!    a cold `mix deps.get` of a 30-package tree through `/mirror` and straight from the
 //!    upstream, 100 concurrent requests for one uncached tarball (upstream requests made), and
 //!    cached resources against nginx serving the same bytes.
@@ -61,6 +66,14 @@ fn main() {
         }
         return;
     }
+    if std::env::args().any(|a| a == "--pages") {
+        preload(&server, &key, 0, large);
+        println!("\n== hexyard benchmark: pages ==");
+        for line in measure_pages(&server, large) {
+            println!("{line}");
+        }
+        return;
+    }
     if std::env::args().any(|a| a == "--metrics") {
         preload(&server, &key, 0, 100);
         println!("\n== hexyard benchmark: metrics ==");
@@ -80,6 +93,7 @@ fn main() {
     let reads = compare_reads(&server);
     report.extend(reads);
     report.extend(measure_searches(&server, large));
+    report.extend(measure_pages(&server, large));
     report.extend(compare_counting(&server));
     report.extend(compare_metrics(&server));
     println!("\n== hexyard benchmark ==");
@@ -264,6 +278,49 @@ fn measure_searches(server: &Server, packages: usize) -> Vec<String> {
         times.sort_by(f64::total_cmp);
         lines.push(format!(
             "search {label:<14} ({query:?}, {count} of {packages} on the page): p50 {:>5.1} ms  p95 {:>5.1} ms",
+            times[times.len() / 2],
+            times[times.len() * 95 / 100]
+        ));
+    }
+    lines
+}
+
+/// Render time of the web UI's pages, each alone, with `packages` packages loaded; some of
+/// them downloaded first, so the lists and charts have something to draw.
+fn measure_pages(server: &Server, packages: usize) -> Vec<String> {
+    for i in [0, 7, 42, 99] {
+        let url = format!("{}/repo/tarballs/pkg{i}-1.0.0.tar", server.url);
+        for _ in 0..=i % 5 {
+            assert_eq!(get(&url, &[]).status, 200);
+        }
+    }
+    let pages = [
+        ("home", "/"),
+        ("list", "/packages"),
+        ("list, page 200", "/packages?page=200"),
+        ("search", "/packages?search=json+parser"),
+        ("sort by downloads", "/packages?sort=total_downloads"),
+        ("sort by recent", "/packages?sort=recent_downloads"),
+        ("package", "/packages/pkg7"),
+        ("release", "/packages/pkg7/1.0.0"),
+        ("user (owns all)", "/users/bench"),
+    ];
+    let mut lines = Vec::new();
+    for (label, path) in pages {
+        let url = format!("{}{path}", server.url);
+        let first = get(&url, &[]);
+        assert_eq!(first.status, 200, "{path}: {}", first.text());
+        let mut times: Vec<f64> = (0..MEASURED)
+            .map(|_| {
+                let began = Instant::now();
+                let resp = get(&url, &[]);
+                assert_eq!(resp.status, 200);
+                began.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        lines.push(format!(
+            "page {label:<18} ({path}, {packages} packages): p50 {:>5.1} ms  p95 {:>5.1} ms",
             times[times.len() / 2],
             times[times.len() * 95 / 100]
         ));

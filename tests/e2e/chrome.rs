@@ -72,7 +72,8 @@ impl Chrome {
         self.run(self.client.goto(url)).unwrap();
     }
 
-    /// Fills the named fields of the page's form that has them, and submits it.
+    /// Fills the named fields of the page's form that has them, submits it, and waits for the
+    /// next page to load.
     pub fn submit(&self, fields: &[(&str, &str)]) {
         self.run(async {
             let form = self
@@ -82,9 +83,24 @@ impl Chrome {
             for (name, value) in fields {
                 form.set_by_name(name, value).await?;
             }
-            form.submit().await
+            self.client.execute("window.hexyardOldPage = true", vec![]).await?;
+            form.submit().await?;
+            self.wait_for_new_page().await
         })
         .unwrap();
+    }
+
+    /// Waits until the document is a new one (the old one was marked) and loaded.
+    pub async fn wait_for_new_page(&self) -> Result<(), fantoccini::error::CmdError> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let probe = "return window.hexyardOldPage === undefined && document.readyState === 'complete'";
+        while Instant::now() < deadline {
+            if self.client.execute(probe, vec![]).await.ok() == Some(serde_json::Value::Bool(true)) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page after 20 s")
     }
 
     /// The text of the first element the CSS selector finds, once it has any.

@@ -83,7 +83,7 @@ fn mix_publishes_docs_with_the_package_and_alone() {
     assert_eq!(get(&site, &[]).text(), "<h1>greeter, again</h1>");
 }
 
-fn docs_of(entries: &[Raw<'_>]) -> Vec<u8> {
+pub(crate) fn docs_of(entries: &[Raw<'_>]) -> Vec<u8> {
     gzip(&raw_tar(entries))
 }
 
@@ -101,7 +101,7 @@ pub fn files_named(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf>
     found
 }
 
-fn upload(server: &Server, key: &str, path: &str, body: &[u8]) -> Response {
+pub(crate) fn upload(server: &Server, key: &str, path: &str, body: &[u8]) -> Response {
     request("POST", &server.api(path), &[("authorization", key)], Some(body))
 }
 

@@ -49,7 +49,7 @@ impl Drop for SmtpServer {
 
 /// Waits for a mail holding `needle` in a directory (searched recursively) and returns it
 /// decoded. File names tell nothing of the order mails arrived in, so mails are found by content.
-fn mail_with(dir: &Path, needle: &str) -> String {
+pub(crate) fn mail_with(dir: &Path, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut files = Vec::new();
@@ -78,7 +78,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn link(mail: &str, server: &Server, path: &str) -> String {
+pub(crate) fn link(mail: &str, server: &Server, path: &str) -> String {
     let start = mail.find(&format!("{}{path}", server.url)).unwrap_or_else(|| panic!("no {path} link in:\n{mail}"));
     mail[start..].split_whitespace().next().unwrap().to_owned()
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `hexyard` binary with its embedded Postgres, driven over HTTP by
 //! the real clients (rebar3, hex_core as bundled in rebar3, Gleam's `hexpm` crate) and by hand.
 
+mod a11y;
 mod api;
 mod backup;
 mod chrome;
@@ -27,3 +28,4 @@ mod text;
 mod tfa;
 mod upstream;
 mod v1;
+mod web;

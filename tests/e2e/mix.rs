@@ -11,7 +11,7 @@ use crate::support::*;
 
 pub(crate) use crate::support::{Mix, text};
 
-const GREETER: &str = r#"defmodule Greeter.MixProject do
+pub(crate) const GREETER: &str = r#"defmodule Greeter.MixProject do
   use Mix.Project
 
   def project do

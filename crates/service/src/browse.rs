@@ -16,6 +16,33 @@ pub const HOME_LIST: u32 = 8;
 /// The days the downloads chart covers.
 pub const CHART_DAYS: i32 = 90;
 
+/// How long the home page's totals may be reused: counting every package and release of a
+/// large registry on every visit is most of the page's time, and a count a few seconds old
+/// is as good.
+const TOTALS_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Totals by the set of repositories they count, with when they were counted.
+#[derive(Debug, Default)]
+pub(crate) struct TotalsCache(std::sync::Mutex<std::collections::HashMap<Vec<i64>, (std::time::Instant, Totals)>>);
+
+impl TotalsCache {
+    async fn get(&self, db: &hexyard_storage::PgPool, ids: &[i64]) -> Result<Totals> {
+        if let Some((at, totals)) = self.0.lock().expect("totals lock").get(ids)
+            && at.elapsed() < TOTALS_FOR
+        {
+            return Ok(*totals);
+        }
+        let totals = packages::totals(db, ids).await?;
+        let mut cached = self.0.lock().expect("totals lock");
+        // one entry per set of organizations a reader belongs to: keep it small
+        if cached.len() > 1000 {
+            cached.clear();
+        }
+        cached.insert(ids.to_vec(), (std::time::Instant::now(), totals));
+        Ok(totals)
+    }
+}
+
 /// The home page: totals of the repositories the reader may read, the packages updated last
 /// and the most downloaded ones.
 #[derive(Debug)]
@@ -28,7 +55,7 @@ pub struct Overview {
 pub async fn overview(services: &Services, principal: Option<&Principal>) -> Result<Overview> {
     let repos = authz::readable_repositories(services, principal).await?;
     let ids: Vec<i64> = repos.iter().map(|r| r.id).collect();
-    let totals = packages::totals(&services.db, &ids).await?;
+    let totals = services.totals.get(&services.db, &ids).await?;
     let list = |sort: &str| ListQuery {
         sort: Some(sort.to_owned()),
         per_page: Some(HOME_LIST.to_string()),
@@ -116,18 +143,21 @@ pub async fn package_page(
     Ok(PackagePage { view, shown, requirements, release_downloads, daily, audit })
 }
 
-/// Whether the caller owns the package: in person, or as a member of an owning organization.
+/// Whether the caller manages the package: an owner (in person or through an owning
+/// organization), or for an organization's package a member who may write to it.
 async fn is_owner(services: &Services, principal: &Principal, view: &PackageView) -> Result<bool> {
-    let Some(user) = &principal.user else { return Ok(false) };
-    if view.owners.iter().any(|o| o.user_id == Some(user.id)) {
-        return Ok(true);
+    if principal.user.is_none() {
+        return Ok(false);
     }
-    for org_id in view.owners.iter().filter_map(|o| o.organization_id) {
-        if orgs::role(&services.db, org_id, user.id).await?.is_some() {
-            return Ok(true);
-        }
+    if view.repo.public {
+        return Ok(authz::owner_level(services, &view.package, principal).await?.is_some());
     }
-    Ok(false)
+    let Some(org) = orgs::get(&services.db, &view.repo.name).await? else { return Ok(false) };
+    let user = principal.user()?;
+    Ok(match orgs::role(&services.db, org.id, user.id).await? {
+        Some(role) => role.parse::<hexyard_core::Role>().is_ok_and(|r| r >= hexyard_core::Role::Write),
+        None => false,
+    })
 }
 
 fn version_of(release: &Release) -> Version {
@@ -142,6 +172,21 @@ pub fn requirement(version: &Version) -> String {
     } else {
         format!("~> {}.{}", version.major, version.minor)
     }
+}
+
+/// A user's page: the user, the first `limit` public packages they own (by name) as a listing
+/// has them, and how many they own in all.
+pub async fn user_page(
+    services: &Services,
+    who: &hexyard_core::UserRef,
+    limit: i64,
+) -> Result<(hexyard_storage::users::User, Vec<Listed>, i64)> {
+    let user =
+        hexyard_storage::users::by_name_or_public_email(&services.db, who.as_str()).await?.ok_or(Error::NotFound)?;
+    let public = [services.public().id];
+    let owned = packages::owned_by_first(&services.db, user.id, &public, limit).await?;
+    let total = packages::count_owned(&services.db, user.id, &public).await?;
+    Ok((user, listed(services, owned).await?, total))
 }
 
 /// Packages found elsewhere (a user's), with their repository, releases and downloads, as a

@@ -116,6 +116,8 @@ pub struct Services {
     pub downloads: Arc<downloads::Downloads>,
     /// The mirror of the upstream repository, when on.
     pub mirror: Option<Arc<mirror::Mirror>>,
+    /// The home page's totals, recently counted.
+    pub(crate) totals: browse::TotalsCache,
     /// Whether [`Services::start`] ran: indexes are rebuilt in the background then.
     started: std::sync::atomic::AtomicBool,
 }
@@ -159,6 +161,7 @@ impl Services {
             tarballs: blob_cache::BlobCache::new("tarballs", TARBALL_CACHE_BYTES),
             docs: docs::DocsCache::default(),
             downloads,
+            totals: Default::default(),
             started: Default::default(),
         })
     }

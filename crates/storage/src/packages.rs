@@ -184,8 +184,17 @@ pub async fn explain(db: &PgPool, listing: &Listing<'_>) -> Result<String> {
 
 /// The query of a listing's page.
 fn page_query<'a>(listing: &Listing<'a>, prefix: &str) -> QueryBuilder<'a, Postgres> {
-    let mut q =
-        QueryBuilder::<Postgres>::new(format!("{prefix}SELECT p.id FROM packages p WHERE p.repository_id = ANY("));
+    // the recent downloads of every package counted once, joined, rather than a subquery per package
+    let recent = if matches!(listing.sort, Sort::RecentDownloads) {
+        " LEFT JOIN (SELECT d.package_id, sum(d.downloads) AS recent FROM package_downloads d
+             WHERE d.day >= (now() AT TIME ZONE 'UTC')::date - 90 AND d.day < (now() AT TIME ZONE 'UTC')::date
+             GROUP BY d.package_id) rd ON rd.package_id = p.id"
+    } else {
+        ""
+    };
+    let mut q = QueryBuilder::<Postgres>::new(format!(
+        "{prefix}SELECT p.id FROM packages p{recent} WHERE p.repository_id = ANY("
+    ));
     q.push_bind(listing.repository_ids.to_vec()).push(")");
     let mut words = Vec::new();
     let mut exact = None;
@@ -205,11 +214,7 @@ fn page_query<'a>(listing: &Listing<'a>, prefix: &str) -> QueryBuilder<'a, Postg
         Sort::InsertedAt => q.push("p.inserted_at DESC, p.name"),
         Sort::UpdatedAt => q.push("p.updated_at DESC, p.name"),
         Sort::TotalDownloads => q.push("p.downloads DESC, p.name"),
-        Sort::RecentDownloads => q.push(
-            "(SELECT coalesce(sum(d.downloads), 0) FROM package_downloads d WHERE d.package_id = p.id
-              AND d.day >= (now() AT TIME ZONE 'UTC')::date - 90 AND d.day < (now() AT TIME ZONE 'UTC')::date) DESC,
-             p.name",
-        ),
+        Sort::RecentDownloads => q.push("coalesce(rd.recent, 0) DESC, p.name"),
         Sort::Relevance => match listing.search.and_then(|s| s.terms.first()) {
             Some(first) => {
                 q.push("(p.name LIKE ").push_bind(format!("{}%", like_pattern(first))).push(") DESC, ");
@@ -296,6 +301,37 @@ pub async fn owned_by(db: impl PgExecutor<'_>, user_id: i64, repository_ids: &[i
     .bind(repository_ids)
     .fetch_all(db)
     .await?)
+}
+
+/// The first `limit` packages (by name) a user owns in the given repositories.
+pub async fn owned_by_first(
+    db: impl PgExecutor<'_>,
+    user_id: i64,
+    repository_ids: &[i64],
+    limit: i64,
+) -> Result<Vec<Package>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} JOIN package_owners o ON o.package_id = p.id
+         WHERE o.user_id = $1 AND p.repository_id = ANY($2) ORDER BY p.name LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(repository_ids)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// How many packages a user owns in the given repositories.
+pub async fn count_owned(db: impl PgExecutor<'_>, user_id: i64, repository_ids: &[i64]) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM package_owners o JOIN packages p ON p.id = o.package_id
+         WHERE o.user_id = $1 AND p.repository_id = ANY($2)",
+    )
+    .bind(user_id)
+    .bind(repository_ids)
+    .fetch_one(db)
+    .await?;
+    Ok(n)
 }
 
 /// Name and last update of every package of the repository that has a release.

@@ -7,7 +7,7 @@ use askama::Template;
 use hexyard_core::{PackageName, Version};
 use hexyard_service::browse::{self, PackagePage};
 use hexyard_service::packages::{ListQuery, Listed};
-use hexyard_service::{Error, Principal, Services, users};
+use hexyard_service::{Error, Principal, Services};
 use serde::Deserialize;
 
 use crate::dashboard::{AuditRow, audit_rows};
@@ -438,6 +438,9 @@ fn package_template(services: &Services, frame: Frame, page: &PackagePage) -> Pa
 pub fn chart(daily: &[(time::Date, i64)]) -> String {
     let peak = daily.iter().map(|(_, n)| *n).max().unwrap_or(0);
     let total: i64 = daily.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return format!("<p class=\"hint\">No downloads in the last {} days.</p>", daily.len());
+    }
     let (width, height) = (daily.len().max(1) * 4, 80);
     let mut svg = format!(
         "<svg class=\"chart\" viewBox=\"0 0 {width} {}\" role=\"img\" aria-labelledby=\"chart-title\">\
@@ -480,7 +483,11 @@ struct UserPage {
     email: Option<String>,
     since: String,
     rows: Vec<Row>,
+    more: i64,
 }
+
+/// The most packages a user's page lists.
+const USER_PACKAGES: i64 = 100;
 
 /// `/users/NAME`: a user and the public packages they own.
 pub async fn user(
@@ -489,14 +496,16 @@ pub async fn user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let who = hexyard_core::UserRef::parse(&path.into_inner()).ok_or(Error::NotFound)?;
-    let (user, owned) = users::profile(&services, &who).await?;
-    let listed = browse::listed(&services, owned).await?;
+    // a page, not a dump: the first hundred by name, and how many more there are
+    let (user, listed, total) = browse::user_page(&services, &who, USER_PACKAGES).await?;
+    let more = total - listed.len() as i64;
     let page = UserPage {
         frame: Frame::new(user.username.clone(), &viewer),
         full_name: user.full_name.clone(),
         email: user.email.clone().filter(|_| user.email_public && user.email_verified),
         since: date(user.inserted_at),
         rows: rows(&services, &listed),
+        more,
         username: user.username,
     };
     Ok(render(StatusCode::OK, &page))
@@ -514,6 +523,6 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 2, "{svg}");
         assert!(svg.contains("height=\"80.0\"") && svg.contains("height=\"40.0\""), "{svg}");
         assert!(svg.contains("15 in all, 10 on the busiest day"), "{svg}");
-        assert!(!chart(&[(day, 0)]).contains("<rect"));
+        assert_eq!(chart(&[(day, 0)]), "<p class=\"hint\">No downloads in the last 1 days.</p>");
     }
 }

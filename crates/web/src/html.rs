@@ -194,3 +194,61 @@ mod tests {
         assert!(html.contains("&#60;t&#62;") && !html.contains("<b>") && html.contains("/x&#34;y"), "{html}");
     }
 }
+
+#[cfg(test)]
+mod contrast {
+    use super::STYLESHEET;
+
+    /// The colour variables of one theme block of the stylesheet.
+    fn theme(block: &str) -> std::collections::HashMap<String, (f64, f64, f64)> {
+        block
+            .split(';')
+            .filter_map(|decl| {
+                let (name, value) = decl.split_once(':')?;
+                let hex = value.trim().strip_prefix('#')?;
+                let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok().map(|c| f64::from(c) / 255.0);
+                Some((name.trim().trim_start_matches("--").to_owned(), (channel(0)?, channel(2)?, channel(4)?)))
+            })
+            .collect()
+    }
+
+    /// WCAG 2 contrast ratio of two sRGB colours.
+    fn ratio(a: (f64, f64, f64), b: (f64, f64, f64)) -> f64 {
+        let lum = |(r, g, b): (f64, f64, f64)| {
+            let lin = |c: f64| if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) };
+            0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+        };
+        let (x, y) = (lum(a) + 0.05, lum(b) + 0.05);
+        x.max(y) / x.min(y)
+    }
+
+    #[test]
+    fn text_colours_meet_wcag_aa_in_both_themes() {
+        let dark_at = STYLESHEET.find("@media (prefers-color-scheme: dark)").unwrap();
+        let light = &STYLESHEET[STYLESHEET.find(":root {").unwrap() + 7..];
+        let dark = &STYLESHEET[dark_at + STYLESHEET[dark_at..].find(":root {").unwrap() + 7..];
+        for (name, block) in [("light", light), ("dark", dark)] {
+            let block = &block[..block.find('}').unwrap()];
+            let c = theme(block);
+            // (text, background) pairs the pages use
+            let pairs = [
+                ("ink", "bg"),
+                ("ink", "panel"),
+                ("muted", "bg"),
+                ("muted", "panel"),
+                ("accent", "bg"),
+                ("accent", "panel"),
+                ("accent", "accent-soft"),
+                ("accent-ink", "accent"),
+                ("bad", "panel"),
+                ("bad", "accent-soft"),
+                ("warn", "warn-soft"),
+                ("ink", "code"),
+            ];
+            for (text, background) in pairs {
+                let r = ratio(c[text], c[background]);
+                assert!(r >= 4.5, "{name} theme: {text} on {background} has contrast {r:.2}, below 4.5");
+            }
+        }
+    }
+}
