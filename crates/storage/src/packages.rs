@@ -310,15 +310,18 @@ pub async fn owned_by_first(
     repository_ids: &[i64],
     limit: i64,
 ) -> Result<Vec<Package>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} JOIN package_owners o ON o.package_id = p.id
-         WHERE o.user_id = $1 AND p.repository_id = ANY($2) ORDER BY p.name LIMIT $3"
+    // the page's ids sorted over narrow rows first, then the page's rows
+    let mut rows: Vec<Package> = sqlx::query_as(&format!(
+        "{SELECT} WHERE p.id IN (SELECT q.id FROM package_owners o JOIN packages q ON q.id = o.package_id
+             WHERE o.user_id = $1 AND q.repository_id = ANY($2) ORDER BY q.name LIMIT $3)"
     ))
     .bind(user_id)
     .bind(repository_ids)
     .bind(limit)
     .fetch_all(db)
-    .await?)
+    .await?;
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
 }
 
 /// How many packages a user owns in the given repositories.
