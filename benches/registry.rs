@@ -267,22 +267,26 @@ fn measure_searches(server: &Server, packages: usize) -> Vec<String> {
         let found = get(&url, &[]);
         assert_eq!(found.status, 200, "{}", found.text());
         let count = found.json().as_array().map_or(0, Vec::len);
-        let mut times: Vec<f64> = (0..MEASURED)
-            .map(|_| {
-                let began = Instant::now();
-                let resp = get(&url, &[]);
-                assert_eq!(resp.status, 200);
-                began.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
+        let (p50, p95) = latency(&url);
         lines.push(format!(
-            "search {label:<14} ({query:?}, {count} of {packages} on the page): p50 {:>5.1} ms  p95 {:>5.1} ms",
-            times[times.len() / 2],
-            times[times.len() * 95 / 100]
+            "search {label:<14} ({query:?}, {count} of {packages} on the page): p50 {p50:>5.1} ms  p95 {p95:>5.1} ms"
         ));
     }
     lines
+}
+
+/// p50 and p95 in milliseconds of sequential GETs of a URL, each answered 200.
+fn latency(url: &str) -> (f64, f64) {
+    let mut times: Vec<f64> = (0..MEASURED)
+        .map(|_| {
+            let began = Instant::now();
+            let resp = get(url, &[]);
+            assert_eq!(resp.status, 200);
+            began.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], times[times.len() * 95 / 100])
 }
 
 /// Render time of the web UI's pages, each alone, with `packages` packages loaded; some of
@@ -310,20 +314,8 @@ fn measure_pages(server: &Server, packages: usize) -> Vec<String> {
         let url = format!("{}{path}", server.url);
         let first = get(&url, &[]);
         assert_eq!(first.status, 200, "{path}: {}", first.text());
-        let mut times: Vec<f64> = (0..MEASURED)
-            .map(|_| {
-                let began = Instant::now();
-                let resp = get(&url, &[]);
-                assert_eq!(resp.status, 200);
-                began.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        lines.push(format!(
-            "page {label:<18} ({path}, {packages} packages): p50 {:>5.1} ms  p95 {:>5.1} ms",
-            times[times.len() / 2],
-            times[times.len() * 95 / 100]
-        ));
+        let (p50, p95) = latency(&url);
+        lines.push(format!("page {label:<18} ({path}, {packages} packages): p50 {p50:>5.1} ms  p95 {p95:>5.1} ms"));
     }
     lines
 }

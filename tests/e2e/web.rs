@@ -161,6 +161,22 @@ fn every_page_passes_the_check_and_every_html_url_is_a_page() {
     assert!(!nobody.get(&url("/packages")).text().contains("vault"), "private packages only for members");
     assert!(member.get(&url("/packages/acme/vault")).text().contains("Audit log"), "an owner's organization member");
     assert!(!nobody.get(&url("/packages/base")).text().contains("Audit log"));
+
+    // the password changes on the dashboard with the current one; other sessions end, this one stays
+    let mut elsewhere = Browser::new();
+    elsewhere.sign_in(&server, "ann_web", "ann's web password");
+    let csrf = crate::oauth::hidden(&member.get(&url("/dashboard")).text(), "csrf");
+    let change = |member: &mut Browser, current: &str, new: &str, again: &str| {
+        let form = [("csrf", csrf.as_str()), ("current", current), ("password", new), ("confirmation", again)];
+        member.post(&url("/dashboard/password"), &form)
+    };
+    assert_eq!(change(&mut member, "wrong password", "a new password", "a new password").status, 422);
+    assert_eq!(change(&mut member, "ann's web password", "a new password", "another one").status, 422);
+    assert_eq!(change(&mut member, "ann's web password", "short", "short").status, 422);
+    assert_eq!(change(&mut member, "ann's web password", "a new password", "a new password").status, 200);
+    assert_eq!(member.get(&url("/dashboard")).status, 200, "this session stays");
+    assert_eq!(elsewhere.get(&url("/dashboard")).status, 303, "the other session ended");
+    Browser::new().sign_in(&server, "ann_web", "a new password");
 }
 
 /// Where a test's screenshots go: `target/tmp/screenshots/TEST/`.

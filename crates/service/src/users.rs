@@ -256,7 +256,7 @@ pub async fn change_password(
     }
     let password_hash = hash(new).await?;
     let mut tx = services.db.begin().await?;
-    users::change_password(&mut tx, user.id, &password_hash, keep).await?;
+    users::change_password(&mut tx, user.id, &password_hash, Some(keep)).await?;
     audit::record(&mut *tx, &origin.actor(Some(user.id)), "password.update", json!({})).await?;
     tx.commit().await?;
     Ok(true)

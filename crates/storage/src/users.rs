@@ -214,44 +214,34 @@ pub async fn reset_password(
     if used != 1 {
         return Ok(false);
     }
-    sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
-        .bind(user_id)
-        .bind(password_hash)
-        .execute(&mut *conn)
-        .await?;
     sqlx::query("UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE oauth_grants SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    change_password(conn, user_id, password_hash, None).await?;
     Ok(true)
 }
 
-/// Sets a user's password and ends every other session and every OAuth grant of theirs (a
-/// changed password locks out whoever else knew the old one).
+/// Sets a user's password and ends their sessions (all but `keep_session`) and every OAuth
+/// grant of theirs: a changed password locks out whoever else knew the old one.
 pub async fn change_password(
     conn: &mut sqlx::PgConnection,
     user_id: i64,
     password_hash: &str,
-    keep_session: i64,
+    keep_session: Option<i64>,
 ) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
         .bind(user_id)
         .bind(password_hash)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL")
-        .bind(user_id)
-        .bind(keep_session)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id IS DISTINCT FROM $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep_session)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("UPDATE oauth_grants SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id)
         .execute(&mut *conn)
