@@ -17,6 +17,7 @@ mod email;
 mod form;
 mod html;
 mod orgs;
+mod package;
 pub mod session;
 mod tfa;
 
@@ -27,9 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/").route(get().to(browse::home)))
         .service(resource("/static/{file}").route(get().to(html::stylesheet)))
         .service(resource("/packages").route(get().to(browse::list)))
-        .service(resource("/packages/{name}").route(get().to(browse::package)))
-        .service(resource("/packages/{first}/{second}").route(get().to(browse::package_or_release)))
-        .service(resource("/packages/{org}/{name}/{version}").route(get().to(browse::private_release)))
+        .service(resource("/packages/{name}").route(get().to(package::package)))
+        .service(resource("/packages/{first}/{second}").route(get().to(package::package_or_release)))
+        .service(resource("/packages/{org}/{name}/{version}").route(get().to(package::private_release)))
         .service(resource("/users/{name}").route(get().to(browse::user)))
         .service(resource("/orgs/{name}").route(get().to(orgs::show)))
         .service(resource("/orgs/{name}/members").route(post().to(orgs::set_member)))
