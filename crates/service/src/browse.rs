@@ -183,9 +183,9 @@ pub async fn user_page(
 ) -> Result<(hexyard_storage::users::User, Vec<Listed>, i64)> {
     let user =
         hexyard_storage::users::by_name_or_public_email(&services.db, who.as_str()).await?.ok_or(Error::NotFound)?;
-    let public = [services.public().id];
-    let owned = packages::owned_by_first(&services.db, user.id, &public, limit).await?;
-    let total = packages::count_owned(&services.db, user.id, &public).await?;
+    let public = services.public().id;
+    let owned = packages::owned_by_first(&services.db, user.id, public, limit).await?;
+    let total = packages::count_owned(&services.db, user.id, public).await?;
     Ok((user, listed(services, owned).await?, total))
 }
 

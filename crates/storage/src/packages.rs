@@ -303,35 +303,35 @@ pub async fn owned_by(db: impl PgExecutor<'_>, user_id: i64, repository_ids: &[i
     .await?)
 }
 
-/// The first `limit` packages (by name) a user owns in the given repositories.
+/// The first `limit` packages (by name) a user owns in a repository. (One repository, so the
+/// repository's name index can be read in order, each package checked against its owners
+/// until `limit` are found, when the user owns many; or the user's few, sorted.)
 pub async fn owned_by_first(
     db: impl PgExecutor<'_>,
     user_id: i64,
-    repository_ids: &[i64],
+    repository_id: i64,
     limit: i64,
 ) -> Result<Vec<Package>> {
-    // the page's ids sorted over narrow rows first, then the page's rows
-    let mut rows: Vec<Package> = sqlx::query_as(&format!(
-        "{SELECT} WHERE p.id IN (SELECT q.id FROM package_owners o JOIN packages q ON q.id = o.package_id
-             WHERE o.user_id = $1 AND q.repository_id = ANY($2) ORDER BY q.name LIMIT $3)"
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE p.repository_id = $2
+         AND EXISTS (SELECT 1 FROM package_owners o WHERE o.package_id = p.id AND o.user_id = $1)
+         ORDER BY p.name LIMIT $3"
     ))
     .bind(user_id)
-    .bind(repository_ids)
+    .bind(repository_id)
     .bind(limit)
     .fetch_all(db)
-    .await?;
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(rows)
+    .await?)
 }
 
-/// How many packages a user owns in the given repositories.
-pub async fn count_owned(db: impl PgExecutor<'_>, user_id: i64, repository_ids: &[i64]) -> Result<i64> {
+/// How many packages a user owns in a repository.
+pub async fn count_owned(db: impl PgExecutor<'_>, user_id: i64, repository_id: i64) -> Result<i64> {
     let (n,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM package_owners o JOIN packages p ON p.id = o.package_id
-         WHERE o.user_id = $1 AND p.repository_id = ANY($2)",
+         WHERE o.user_id = $1 AND p.repository_id = $2",
     )
     .bind(user_id)
-    .bind(repository_ids)
+    .bind(repository_id)
     .fetch_one(db)
     .await?;
     Ok(n)
