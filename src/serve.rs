@@ -72,18 +72,17 @@ async fn stop_signal() {
 /// The Prometheus exporter (`metrics-exporter-prometheus`) as the process's recorder, and the
 /// renderer `/metrics` calls (which first reads the database pool's use).
 fn install_metrics(config: &Config, pool: hexyard_storage::PgPool) -> anyhow::Result<hexyard_api::Metrics> {
+    use hexyard_api::meters;
     use metrics_exporter_prometheus::Matcher;
     // durations as Prometheus histograms (not summaries), so replicas' can be added up
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Suffix("_seconds".to_owned()),
-            &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
-        )
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &meters::DURATION_BUCKETS)
         .context("the metrics' buckets")?
         .build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).context("installing the metrics recorder")?;
-    hexyard_api::observe::describe_meters();
+    meters::describe();
+    hexyard_service::meters::start();
     metrics::describe_gauge!("hexyard_db_pool_connections", "database connections the server holds");
     metrics::describe_gauge!("hexyard_db_pool_idle", "database connections the server holds, idle");
     metrics::describe_gauge!("hexyard_db_pool_max", "the most database connections the server opens");
@@ -91,15 +90,20 @@ fn install_metrics(config: &Config, pool: hexyard_storage::PgPool) -> anyhow::Re
     metrics::gauge!("hexyard_db_pool_max").set(f64::from(config.pool_size));
     let upkeep = handle.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-        loop {
+        // the workers' request tallies every second, the exporter's upkeep every five
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        for second in 1u64.. {
             every.tick().await;
-            upkeep.run_upkeep();
+            meters::flush();
+            if second % 5 == 0 {
+                upkeep.run_upkeep();
+            }
         }
     });
     let render = move || {
         connections.set(f64::from(pool.size()));
         idle.set(pool.num_idle() as f64);
+        meters::flush();
         handle.render()
     };
     Ok(hexyard_api::Metrics { render: std::sync::Arc::new(render), token: config.metrics_token.clone() })

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod media;
+pub mod meters;
 pub mod observe;
 pub mod openapi;
 pub mod principal;

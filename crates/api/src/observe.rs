@@ -89,7 +89,7 @@ pub async fn log_requests(
         Err(e) => (e.as_response_error().status_code().as_u16(), None),
     };
     let elapsed = started.elapsed().as_secs_f64();
-    meter(&method, &path, status, elapsed, || request.and_then(actix_web::HttpRequest::match_pattern));
+    crate::meters::record(&method, &path, status, elapsed, || request.and_then(actix_web::HttpRequest::match_pattern));
     let duration_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(target: "hexyard::access", method, path, status, duration_ms, "request"));
     let mut response = outcome?;
@@ -97,59 +97,6 @@ pub async fn log_requests(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(response)
-}
-
-/// A request's meters, by method and status, for one path.
-type PathMeters = Vec<(Box<str>, u16, metrics::Counter, metrics::Histogram)>;
-
-/// The most paths a worker remembers the meters of (then it starts afresh).
-const REMEMBERED_PATHS: usize = 4096;
-
-thread_local! {
-    /// The meters of recently requested paths, so that the hot paths (the same tarballs and
-    /// resources again and again) neither route twice nor look labels up in the registry.
-    static METERS: std::cell::RefCell<std::collections::HashMap<Box<str>, PathMeters>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
-
-/// Counts the request (`hexyard_http_requests_total`) and its duration
-/// (`hexyard_http_request_duration_seconds`) by method, route pattern (never the path itself,
-/// which would make a series per package; `route` finds the pattern when the path is new) and
-/// status.
-fn meter(method: &str, path: &str, status: u16, seconds: f64, route: impl FnOnce() -> Option<String>) {
-    METERS.with_borrow_mut(|known| {
-        if let Some((_, _, counter, histogram)) =
-            known.get(path).and_then(|m| m.iter().find(|(m, s, _, _)| &**m == method && *s == status))
-        {
-            counter.increment(1);
-            histogram.record(seconds);
-            return;
-        }
-        let route = route().unwrap_or_else(|| "unmatched".to_owned());
-        let labels = vec![
-            metrics::Label::new("method", method.to_owned()),
-            metrics::Label::new("route", route),
-            metrics::Label::new("status", status.to_string()),
-        ];
-        let counter = metrics::counter!("hexyard_http_requests_total", labels.clone());
-        let histogram = metrics::histogram!("hexyard_http_request_duration_seconds", labels);
-        counter.increment(1);
-        histogram.record(seconds);
-        if known.len() >= REMEMBERED_PATHS {
-            known.clear();
-        }
-        known.entry(path.into()).or_default().push((method.into(), status, counter, histogram));
-    });
-}
-
-/// Describes the meters of this crate, for `/metrics`' help lines.
-pub fn describe_meters() {
-    metrics::describe_counter!("hexyard_http_requests_total", "HTTP requests answered, by method, route and status");
-    metrics::describe_histogram!(
-        "hexyard_http_request_duration_seconds",
-        metrics::Unit::Seconds,
-        "time to answer an HTTP request (up to its body being streamed), by method, route and status"
-    );
 }
 
 /// `HEAD` is `GET` without a body: the route of `GET` answers it, and the HTTP layer, which

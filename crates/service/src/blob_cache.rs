@@ -35,22 +35,23 @@ pub struct BudgetCache<V> {
 /// A cache's hits, misses and size, through the `metrics` facade.
 #[derive(Debug)]
 struct Meters {
-    hits: metrics::Counter,
-    misses: metrics::Counter,
+    hits: crate::meters::LocalCounter,
+    misses: crate::meters::LocalCounter,
     bytes: metrics::Gauge,
     entries: metrics::Gauge,
 }
 
 impl Meters {
     fn register(cache: &'static str) -> Meters {
+        use crate::meters::LocalCounter;
         use metrics::{Unit, describe_counter, describe_gauge};
         describe_counter!("hexyard_cache_hits_total", "lookups an in-memory cache answered");
         describe_counter!("hexyard_cache_misses_total", "lookups an in-memory cache did not hold");
         describe_gauge!("hexyard_cache_bytes", Unit::Bytes, "what an in-memory cache holds");
         describe_gauge!("hexyard_cache_entries", "entries an in-memory cache holds");
         Meters {
-            hits: metrics::counter!("hexyard_cache_hits_total", "cache" => cache),
-            misses: metrics::counter!("hexyard_cache_misses_total", "cache" => cache),
+            hits: LocalCounter::new(metrics::counter!("hexyard_cache_hits_total", "cache" => cache)),
+            misses: LocalCounter::new(metrics::counter!("hexyard_cache_misses_total", "cache" => cache)),
             bytes: metrics::gauge!("hexyard_cache_bytes", "cache" => cache),
             entries: metrics::gauge!("hexyard_cache_entries", "cache" => cache),
         }

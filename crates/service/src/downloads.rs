@@ -22,7 +22,7 @@ pub struct Downloads {
     /// One batch at a time: the last one, at shutdown, waits for one under way.
     flushing: tokio::sync::Mutex<()>,
     /// `hexyard_downloads_total`: tarballs served (counted or not).
-    served: metrics::Counter,
+    served: crate::meters::LocalCounter,
 }
 
 impl Default for Downloads {
@@ -39,7 +39,7 @@ impl Downloads {
             counting,
             pending: Mutex::default(),
             flushing: tokio::sync::Mutex::new(()),
-            served: metrics::counter!("hexyard_downloads_total"),
+            served: crate::meters::LocalCounter::new(metrics::counter!("hexyard_downloads_total")),
         }
     }
 

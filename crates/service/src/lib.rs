@@ -14,6 +14,7 @@ pub mod gc;
 pub mod keys;
 pub mod lifecycle;
 pub mod mail;
+pub mod meters;
 pub mod mirror;
 pub mod oauth;
 pub mod orgs;

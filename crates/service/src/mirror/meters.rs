@@ -13,7 +13,7 @@ use super::{Mirror, SIZE_WARNING_EVERY};
 #[derive(Debug, Clone)]
 pub(super) struct Meters {
     /// Answers from the cache without asking the upstream.
-    pub(super) hits: metrics::Counter,
+    pub(super) hits: crate::meters::LocalCounter,
     /// Bodies fetched from the upstream (first fetches and changed resources).
     pub(super) fetches: metrics::Counter,
     /// Revalidations the upstream answered 304.
@@ -45,7 +45,7 @@ impl Meters {
         describe_counter!("hexyard_mirror_upstream_bytes_total", Unit::Bytes, "bytes fetched from the upstream");
         describe_gauge!("hexyard_mirror_cache_bytes", Unit::Bytes, "what the mirror's cache holds (once counted)");
         Meters {
-            hits: metrics::counter!("hexyard_mirror_hits_total"),
+            hits: crate::meters::LocalCounter::new(metrics::counter!("hexyard_mirror_hits_total")),
             fetches: metrics::counter!("hexyard_mirror_fetches_total"),
             revalidated: metrics::counter!("hexyard_mirror_revalidated_total"),
             stale: metrics::counter!("hexyard_mirror_stale_total"),
