@@ -337,25 +337,89 @@ fn compare_counting(server: &Server) -> Vec<String> {
     )]
 }
 
-/// Reads with metrics kept (requests by route and status, latency histograms, cache and
-/// download meters) and without (`HEXYARD_METRICS=off`), on two servers over the same data,
-/// alternated three times.
+/// What metrics (requests by route and status, latency histograms, cache and download
+/// meters) cost reads: fresh replicas over the same data, alike but for `HEXYARD_METRICS`, each
+/// warmed up, then wrk against each in turn, three rounds (the order turned each round, so a
+/// drift of the machine falls on all alike). The servers are pinned to one core and wrk to the
+/// other: sharing both, the scheduler's placement of four threads made the throughput of two
+/// identical servers differ by up to 10 %. Two measures: throughput, and the server's CPU time
+/// per request (from /proc). A second replica without metrics is measured the same way: the
+/// difference between the two that are alike is the noise the cost stands out from.
 fn compare_metrics(server: &Server) -> Vec<String> {
+    let metered = server.replica_with(&[("HEXYARD_METRICS", "on")]);
     let unmetered = server.replica_with(&[("HEXYARD_METRICS", "off")]);
+    let twin = server.replica_with(&[("HEXYARD_METRICS", "off")]);
+    assert_eq!(get(&format!("{}/metrics", metered.url), &[]).status, 200, "metrics are on there");
     assert_eq!(get(&format!("{}/metrics", unmetered.url), &[]).status, 404, "metrics are off there");
+    let servers = [&metered, &unmetered, &twin];
+    for s in servers {
+        pin(s.pid(), 1);
+    }
     let mut lines = Vec::new();
     for (what, path) in [("/repo/packages/pkg0", "/repo/packages/pkg0"), ("tarball", "/repo/tarballs/pkg0-1.0.0.tar")] {
-        let (mut with, mut without) = (0.0, 0.0);
-        for _ in 0..3 {
-            without += wrk(&format!("{}{path}", unmetered.url)) / 3.0;
-            with += wrk(&format!("{}{path}", server.url)) / 3.0;
+        let urls = servers.map(|s| format!("{}{path}", s.url));
+        for url in &urls {
+            wrk_pinned(url, 3);
         }
+        let (mut rates, mut cpu, mut requests) = ([0.0; 3], [0.0; 3], [0u64; 3]);
+        for round in 0..3 {
+            for i in 0..3 {
+                let i = (i + round) % 3;
+                let before = cpu_seconds(servers[i].pid());
+                let run = wrk_pinned(&urls[i], 10);
+                cpu[i] += cpu_seconds(servers[i].pid()) - before;
+                requests[i] += run.requests;
+                rates[i] += run.rate / 3.0;
+            }
+        }
+        let [with, without, twin] = rates;
         lines.push(format!(
-            "{what:<20} metrics on {with:>9.0} req/s   off {without:>9.0} req/s   cost {:.1} % (means of 3, alternated)",
-            (1.0 - with / without) * 100.0
+            "{what:<20} metrics on {with:>6.0} req/s, off {without:>6.0} req/s: cost {:.1} %   \
+             (off again {twin:>6.0} req/s: noise {:.1} %; one core, means of 3, rotated)",
+            (1.0 - with / without) * 100.0,
+            (1.0 - twin / without) * 100.0
+        ));
+        let per_request = |i: usize| cpu[i] / requests[i] as f64 * 1e6;
+        let [on, off, again] = [0, 1, 2].map(per_request);
+        lines.push(format!(
+            "{what:<20} CPU per request: metrics on {on:.2} µs, off {off:.2} µs: cost {:.1} %   \
+             (off again {again:.2} µs: noise {:.1} %)",
+            (on / off - 1.0) * 100.0,
+            (again / off - 1.0) * 100.0
         ));
     }
     lines
+}
+
+/// Pins a process (every thread of it) to one CPU.
+fn pin(pid: u32, cpu: u32) {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("taskset (util-linux)");
+    assert!(status.success());
+}
+
+/// wrk (one thread) on CPU 0.
+fn wrk_pinned(url: &str, seconds: u32) -> WrkRun {
+    let out = Command::new("taskset")
+        .args(["-c", "0", "wrk", "-t1", "-c64", &format!("-d{seconds}s"), url])
+        .output()
+        .expect("taskset and wrk");
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The CPU time (user and system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // the fields after the command (which is in parentheses and may hold spaces)
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("stat").1.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    let per_second = Command::new("getconf").arg("CLK_TCK").output().ok();
+    let per_second: f64 =
+        per_second.and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0);
+    ticks / per_second
 }
 
 fn compare_reads(server: &Server) -> Vec<String> {
@@ -399,13 +463,33 @@ fn free_port() -> u16 {
 
 /// Requests per second that wrk measures over 10 seconds with 64 connections.
 fn wrk(url: &str) -> f64 {
-    let out = Command::new("wrk").args(["-t2", "-c64", "-d10s", url]).output().expect("wrk (apt-get install wrk)");
-    let text = String::from_utf8_lossy(&out.stdout);
+    wrk_run(url, 10).rate
+}
+
+/// What wrk measured.
+struct WrkRun {
+    rate: f64,
+    requests: u64,
+}
+
+/// wrk for `seconds` with 64 connections.
+fn wrk_run(url: &str, seconds: u32) -> WrkRun {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c64", &format!("-d{seconds}s"), url])
+        .output()
+        .expect("wrk (apt-get install wrk)");
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_wrk(text: &str) -> WrkRun {
     assert!(!text.contains("Non-2xx"), "{text}");
-    text.lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no rate in wrk output:\n{text}"))
+    let rate = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok());
+    // "  912345 requests in 10.00s, 1.2GB read"
+    let requests = text.lines().find_map(|l| l.split_once(" requests in ")?.0.trim().parse().ok());
+    match (rate, requests) {
+        (Some(rate), Some(requests)) => WrkRun { rate, requests },
+        _ => panic!("no rate in wrk output:\n{text}"),
+    }
 }
 
 struct Nginx(Child);
