@@ -9,9 +9,10 @@
 //! 4. what counting downloads costs: wrk against a tarball on the server (counting) and on a
 //!    second server over the same data with `HEXYARD_COUNT_DOWNLOADS=false`, in the same run.
 //!
-//! 5. what `/metrics` costs reads: wrk against a resource and a tarball on the server (metrics
-//!    on) and on a second server over the same data with `HEXYARD_METRICS=off`, alternated, in
-//!    the same run (also alone, with 100 packages: `--metrics`).
+//! 5. what `/metrics` costs reads: wrk against a resource and a tarball on three replicas over
+//!    the same data (metrics on, off, off again for the noise), pinned to one core with wrk on
+//!    the other, in turn, in the same run: throughput and CPU per request (also alone, with
+//!    100 packages: `--metrics`).
 //!
 //! 6. page render time (p50, p95 over sequential requests, measured by the client on this
 //!    machine, so an upper bound of the server's time) of the web UI's pages with all the
@@ -25,17 +26,22 @@
 //!
 //! Everything runs on this machine: the server, Postgres, nginx and wrk share its cores.
 
+#[path = "registry/pages.rs"]
+mod pages;
 #[path = "../tests/e2e/support.rs"]
 mod support;
+#[path = "registry/tools.rs"]
+mod tools;
 #[path = "../tests/e2e/upstream.rs"]
 mod upstream;
 
-use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use pages::measure_pages;
 use support::{Server, get, tarball_with};
+use tools::{Nginx, cpu_seconds, free_port, pin, wrk, wrk_pinned};
 
 const MEASURED: usize = 200;
 
@@ -289,40 +295,6 @@ fn latency(url: &str) -> (f64, f64) {
     (times[times.len() / 2], times[times.len() * 95 / 100])
 }
 
-/// Render time of the web UI's pages, each alone, with `packages` packages loaded; some of
-/// them downloaded first, so the lists and charts have something to draw.
-fn measure_pages(server: &Server, packages: usize) -> Vec<String> {
-    for i in [0, 7, 42, 99] {
-        let url = format!("{}/repo/tarballs/pkg{i}-1.0.0.tar", server.url);
-        for _ in 0..=i % 5 {
-            assert_eq!(get(&url, &[]).status, 200);
-        }
-    }
-    let pages = [
-        ("home", "/"),
-        ("list", "/packages"),
-        ("list, page 200", "/packages?page=200"),
-        ("search", "/packages?search=json+parser"),
-        ("sort by downloads", "/packages?sort=total_downloads"),
-        ("sort by recent", "/packages?sort=recent_downloads"),
-        ("package", "/packages/pkg7"),
-        ("release", "/packages/pkg7/1.0.0"),
-        ("user (owns all)", "/users/bench"),
-    ];
-    // the planner's statistics as autovacuum keeps them (it would have analyzed the tables
-    // within a minute of the preload), not as they were before 10,000 packages arrived
-    server.psql("ANALYZE");
-    let mut lines = Vec::new();
-    for (label, path) in pages {
-        let url = format!("{}{path}", server.url);
-        let first = get(&url, &[]);
-        assert_eq!(first.status, 200, "{path}: {}", first.text());
-        let (p50, p95) = latency(&url);
-        lines.push(format!("page {label:<18} ({path}, {packages} packages): p50 {p50:>5.1} ms  p95 {p95:>5.1} ms"));
-    }
-    lines
-}
-
 /// Tarball reads with and without counting downloads, on two servers over the same data.
 fn compare_counting(server: &Server) -> Vec<String> {
     let uncounted = server.replica_with(&[("HEXYARD_COUNT_DOWNLOADS", "false")]);
@@ -338,88 +310,54 @@ fn compare_counting(server: &Server) -> Vec<String> {
 }
 
 /// What metrics (requests by route and status, latency histograms, cache and download
-/// meters) cost reads: fresh replicas over the same data, alike but for `HEXYARD_METRICS`, each
-/// warmed up, then wrk against each in turn, three rounds (the order turned each round, so a
-/// drift of the machine falls on all alike). The servers are pinned to one core and wrk to the
-/// other: sharing both, the scheduler's placement of four threads made the throughput of two
-/// identical servers differ by up to 10 %. Two measures: throughput, and the server's CPU time
-/// per request (from /proc). A second replica without metrics is measured the same way: the
-/// difference between the two that are alike is the noise the cost stands out from.
+/// meters) cost reads: three fresh replicas over the same data (metrics on, off, and off again:
+/// the difference between the two that are alike is the noise), pinned to one core with wrk on
+/// the other, warmed up, then wrk against each in turn, three rounds (the order turned each
+/// round). Two measures: throughput (as time per request), and the server's CPU time per
+/// request (from /proc). (Instructions per request would be steadier, but this machine's
+/// virtual CPUs have no counters for `perf stat`.)
 fn compare_metrics(server: &Server) -> Vec<String> {
-    let metered = server.replica_with(&[("HEXYARD_METRICS", "on")]);
-    let unmetered = server.replica_with(&[("HEXYARD_METRICS", "off")]);
-    let twin = server.replica_with(&[("HEXYARD_METRICS", "off")]);
-    assert_eq!(get(&format!("{}/metrics", metered.url), &[]).status, 200, "metrics are on there");
-    assert_eq!(get(&format!("{}/metrics", unmetered.url), &[]).status, 404, "metrics are off there");
-    let servers = [&metered, &unmetered, &twin];
-    for s in servers {
+    let servers = [("on", "metrics on"), ("off", "off"), ("off", "off again")]
+        .map(|(setting, label)| (server.replica_with(&[("HEXYARD_METRICS", setting)]), label));
+    assert_eq!(get(&format!("{}/metrics", servers[0].0.url), &[]).status, 200, "metrics are on there");
+    assert_eq!(get(&format!("{}/metrics", servers[1].0.url), &[]).status, 404, "metrics are off there");
+    for (s, _) in &servers {
         pin(s.pid(), 1);
     }
     let mut lines = Vec::new();
     for (what, path) in [("/repo/packages/pkg0", "/repo/packages/pkg0"), ("tarball", "/repo/tarballs/pkg0-1.0.0.tar")] {
-        let urls = servers.map(|s| format!("{}{path}", s.url));
+        let urls = servers.each_ref().map(|(s, _)| format!("{}{path}", s.url));
         for url in &urls {
-            wrk_pinned(url, 3);
+            wrk_pinned(url, 2);
         }
-        let (mut rates, mut cpu, mut requests) = ([0.0; 3], [0.0; 3], [0u64; 3]);
+        let (mut rates, mut cpu, mut requests) = ([0.0; 3], [0.0; 3], [0.0; 3]);
         for round in 0..3 {
             for i in 0..3 {
                 let i = (i + round) % 3;
-                let before = cpu_seconds(servers[i].pid());
+                let pid = servers[i].0.pid();
+                let before = cpu_seconds(pid);
                 let run = wrk_pinned(&urls[i], 10);
-                cpu[i] += cpu_seconds(servers[i].pid()) - before;
-                requests[i] += run.requests;
+                cpu[i] += cpu_seconds(pid) - before;
+                requests[i] += run.requests as f64;
                 rates[i] += run.rate / 3.0;
             }
         }
-        let [with, without, twin] = rates;
-        lines.push(format!(
-            "{what:<20} metrics on {with:>6.0} req/s, off {without:>6.0} req/s: cost {:.1} %   \
-             (off again {twin:>6.0} req/s: noise {:.1} %; one core, means of 3, rotated)",
-            (1.0 - with / without) * 100.0,
-            (1.0 - twin / without) * 100.0
-        ));
-        let per_request = |i: usize| cpu[i] / requests[i] as f64 * 1e6;
-        let [on, off, again] = [0, 1, 2].map(per_request);
-        lines.push(format!(
-            "{what:<20} CPU per request: metrics on {on:.2} µs, off {off:.2} µs: cost {:.1} %   \
-             (off again {again:.2} µs: noise {:.1} %)",
-            (on / off - 1.0) * 100.0,
-            (again / off - 1.0) * 100.0
-        ));
+        let cost = |on: f64, off: f64| (on / off - 1.0) * 100.0;
+        let line = |measure: &str, values: [f64; 3], unit: &str, digits: usize| {
+            let [on, off, again] = values;
+            format!(
+                "{what:<20} {measure:<24} on {on:>9.digits$} {unit}, off {off:>9.digits$}: cost {:>4.1} %   \
+                 (off again {again:>9.digits$}: noise {:>4.1} %)",
+                cost(on, off),
+                cost(again, off)
+            )
+        };
+        let per_request = |v: [f64; 3]| [0, 1, 2].map(|i| v[i] / requests[i]);
+        // throughput as its inverse, time per request, so that both costs read alike
+        lines.push(line("1 / throughput", rates.map(|r| 1.0 / r * 1e6), "µs", 2));
+        lines.push(line("CPU per request", per_request(cpu).map(|c| c * 1e6), "µs", 2));
     }
     lines
-}
-
-/// Pins a process (every thread of it) to one CPU.
-fn pin(pid: u32, cpu: u32) {
-    let status = Command::new("taskset")
-        .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("taskset (util-linux)");
-    assert!(status.success());
-}
-
-/// wrk (one thread) on CPU 0.
-fn wrk_pinned(url: &str, seconds: u32) -> WrkRun {
-    let out = Command::new("taskset")
-        .args(["-c", "0", "wrk", "-t1", "-c64", &format!("-d{seconds}s"), url])
-        .output()
-        .expect("taskset and wrk");
-    parse_wrk(&String::from_utf8_lossy(&out.stdout))
-}
-
-/// The CPU time (user and system) a process has used, from /proc.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
-    // the fields after the command (which is in parentheses and may hold spaces)
-    let fields: Vec<&str> = stat.rsplit_once(')').expect("stat").1.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    let per_second = Command::new("getconf").arg("CLK_TCK").output().ok();
-    let per_second: f64 =
-        per_second.and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0);
-    ticks / per_second
 }
 
 fn compare_reads(server: &Server) -> Vec<String> {
@@ -455,84 +393,6 @@ fn against_nginx(server: &Server, prefix: &str, paths: [(&str, &str); 2]) -> Vec
         ));
     }
     lines
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Requests per second that wrk measures over 10 seconds with 64 connections.
-fn wrk(url: &str) -> f64 {
-    wrk_run(url, 10).rate
-}
-
-/// What wrk measured.
-struct WrkRun {
-    rate: f64,
-    requests: u64,
-}
-
-/// wrk for `seconds` with 64 connections.
-fn wrk_run(url: &str, seconds: u32) -> WrkRun {
-    let out = Command::new("wrk")
-        .args(["-t2", "-c64", &format!("-d{seconds}s"), url])
-        .output()
-        .expect("wrk (apt-get install wrk)");
-    parse_wrk(&String::from_utf8_lossy(&out.stdout))
-}
-
-fn parse_wrk(text: &str) -> WrkRun {
-    assert!(!text.contains("Non-2xx"), "{text}");
-    let rate = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok());
-    // "  912345 requests in 10.00s, 1.2GB read"
-    let requests = text.lines().find_map(|l| l.split_once(" requests in ")?.0.trim().parse().ok());
-    match (rate, requests) {
-        (Some(rate), Some(requests)) => WrkRun { rate, requests },
-        _ => panic!("no rate in wrk output:\n{text}"),
-    }
-}
-
-struct Nginx(Child);
-
-impl Nginx {
-    fn start(dir: &std::path::Path, root: &std::path::Path, port: u16) -> Nginx {
-        let conf = dir.join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "worker_processes auto;\ndaemon off;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
-                 events {{ worker_connections 4096; }}\n\
-                 http {{\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 1000000;\n\
-                 client_body_temp_path {dir};\n  proxy_temp_path {dir};\n  fastcgi_temp_path {dir};\n\
-                 uwsgi_temp_path {dir};\n  scgi_temp_path {dir};\n\
-                 server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    default_type application/octet-stream;\n  }}\n}}\n",
-                dir = dir.display(),
-                root = root.display(),
-            ),
-        )
-        .unwrap();
-        let child = Command::new("nginx")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .spawn()
-            .expect("nginx (apt-get install nginx)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Nginx(child)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // TERM, not KILL: the master stops its workers on the way out
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
 }
 
 /// The mirror: cold `mix deps.get` through it and straight from the upstream, one upstream
