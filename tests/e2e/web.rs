@@ -177,6 +177,35 @@ fn every_page_passes_the_check_and_every_html_url_is_a_page() {
     assert_eq!(member.get(&url("/dashboard")).status, 200, "this session stays");
     assert_eq!(elsewhere.get(&url("/dashboard")).status, 303, "the other session ended");
     Browser::new().sign_in(&server, "ann_web", "a new password");
+
+    // an admin manages the organization through its forms; a refused form says why
+    server.user_with_key("zoe_web", &[]);
+    let csrf = crate::oauth::hidden(&member.get(&url("/orgs/acme")).text(), "csrf");
+    let post = |member: &mut Browser, path: &str, form: &[(&str, &str)]| {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        member.post(&url(path), &fields)
+    };
+    let bad_role = post(&mut member, "/orgs/acme/members", &[("username", "zoe_web"), ("role", "owner")]);
+    assert_eq!(bad_role.status, 422);
+    assert!(bad_role.text().contains("href=\"/orgs/acme\""), "a way back");
+    let added = post(&mut member, "/orgs/acme/members", &[("username", "zoe_web"), ("role", "write")]);
+    assert_eq!((added.status, added.header("location")), (303, Some("/orgs/acme")));
+    // (a member's row has a form for that member; the audit log keeps the name either way)
+    let row = "name=\"username\" value=\"zoe_web\"";
+    assert!(member.get(&url("/orgs/acme")).text().contains(row));
+    assert_eq!(post(&mut member, "/orgs/acme/seats", &[("seats", "many")]).status, 422);
+    assert_eq!(post(&mut member, "/orgs/acme/seats", &[("seats", "12")]).status, 303);
+    let org = get(&server.api("/orgs/acme"), &[("authorization", &ann)]).json();
+    assert_eq!(org["seats"], 12, "{org}");
+    let made = post(&mut member, "/orgs/acme/keys", &[("name", "web-ci"), ("permission", "repository:acme")]);
+    assert_eq!(made.status, 201, "{}", made.text());
+    let revoked = post(&mut member, "/orgs/acme/keys/revoke", &[("name", "web-ci")]);
+    assert_eq!((revoked.status, revoked.header("location")), (303, Some("/orgs/acme/keys")));
+    assert_eq!(post(&mut member, "/orgs/acme/keys/revoke", &[("name", "web-ci")]).status, 404, "gone");
+    let removed = post(&mut member, "/orgs/acme/members/remove", &[("username", "zoe_web")]);
+    assert_eq!((removed.status, removed.header("location")), (303, Some("/orgs/acme")));
+    assert!(!member.get(&url("/orgs/acme")).text().contains(row));
 }
 
 /// Where a test's screenshots go: `target/tmp/screenshots/TEST/`.

@@ -72,6 +72,21 @@ pub struct MemberForm {
     role: Option<String>,
 }
 
+/// The signed-in user posting a form (its CSRF token checked), as the principal the use cases
+/// act for.
+fn acting(viewer: Viewer, req: &HttpRequest, csrf: Option<&str>) -> Result<Principal, PageError> {
+    let (_, user) = viewer.posting(req, csrf)?;
+    Ok(Principal::of_session(user, &origin(req)))
+}
+
+/// Back to `back` when the form's use case was done, or the page that says why not.
+fn back_or_refused(done: Result<(), Error>, frame: Frame, back: &str) -> Result<HttpResponse, PageError> {
+    match done {
+        Ok(()) => Ok(redirect(back)),
+        Err(e) => refused(e, frame, back),
+    }
+}
+
 fn who(raw: &str) -> Result<UserRef, Error> {
     UserRef::parse(raw.trim()).ok_or_else(|| Error::field("name", "unknown user"))
 }
@@ -85,18 +100,13 @@ pub async fn set_member(
     form: Form<MemberForm>,
 ) -> Result<HttpResponse, PageError> {
     let frame = Frame::new("Organization", &viewer);
-    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    let back = format!("/orgs/{name}");
-    let principal = Principal::of_session(user, &origin(&req));
+    let principal = acting(viewer, &req, form.csrf.as_deref())?;
     let role = form.role.as_deref().unwrap_or("read").parse::<Role>().map_err(|_| Error::field("role", "is invalid"));
     let done = match (who(&form.username), role) {
         (Ok(who), Ok(role)) => orgs::set_member(&services, &principal, &name, &who, role).await.map(|_| ()),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
-    match done {
-        Ok(()) => Ok(redirect(&back)),
-        Err(e) => refused(e, frame, &back),
-    }
+    back_or_refused(done, frame, &format!("/orgs/{name}"))
 }
 
 /// `POST /orgs/NAME/members/remove`: an admin removes a member, or a member leaves.
@@ -108,19 +118,14 @@ pub async fn remove_member(
     form: Form<MemberForm>,
 ) -> Result<HttpResponse, PageError> {
     let frame = Frame::new("Organization", &viewer);
-    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    let leaving = user.username.eq_ignore_ascii_case(form.username.trim());
-    let back = format!("/orgs/{name}");
-    let principal = Principal::of_session(user, &origin(&req));
+    let principal = acting(viewer, &req, form.csrf.as_deref())?;
+    let leaving = principal.user().is_ok_and(|u| u.username.eq_ignore_ascii_case(form.username.trim()));
     let done = match who(&form.username) {
         Ok(who) => orgs::remove_member(&services, &principal, &name, &who).await,
         Err(e) => Err(e),
     };
-    match done {
-        Ok(()) if leaving => Ok(redirect("/dashboard")),
-        Ok(()) => Ok(redirect(&back)),
-        Err(e) => refused(e, frame, &back),
-    }
+    // a member who left has no organization page to go back to
+    back_or_refused(done, frame, &if leaving { "/dashboard".to_owned() } else { format!("/orgs/{name}") })
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,17 +143,12 @@ pub async fn set_seats(
     form: Form<SeatsForm>,
 ) -> Result<HttpResponse, PageError> {
     let frame = Frame::new("Organization", &viewer);
-    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    let back = format!("/orgs/{name}");
-    let principal = Principal::of_session(user, &origin(&req));
+    let principal = acting(viewer, &req, form.csrf.as_deref())?;
     let done = match form.seats.trim().parse::<i32>() {
         Ok(seats) => orgs::set_seats(&services, &principal, &name, seats).await.map(|_| ()),
         Err(_) => Err(Error::field("seats", "must be a number of seats")),
     };
-    match done {
-        Ok(()) => Ok(redirect(&back)),
-        Err(e) => refused(e, frame, &back),
-    }
+    back_or_refused(done, frame, &format!("/orgs/{name}"))
 }
 
 async fn keys_page(
@@ -202,8 +202,7 @@ pub async fn create_org_key(
 ) -> Result<HttpResponse, PageError> {
     let frame = Frame::new(format!("Keys of {name}"), &viewer);
     let form = KeyForm::read(form.into_inner());
-    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    let principal = Principal::of_session(user, &origin(&req));
+    let principal = acting(viewer, &req, form.csrf.as_deref())?;
     match keys::create_for_org(&services, &principal, &name, &form.request).await {
         Ok((_, created)) => {
             let made = Some((created.key.name, created.secret));
@@ -232,18 +231,13 @@ pub async fn revoke_org_key(
     form: Form<RevokeForm>,
 ) -> Result<HttpResponse, PageError> {
     let frame = Frame::new(format!("Keys of {name}"), &viewer);
-    let (_, user) = viewer.posting(&req, form.csrf.as_deref())?;
-    let back = format!("/orgs/{name}/keys");
-    let principal = Principal::of_session(user, &origin(&req));
+    let principal = acting(viewer, &req, form.csrf.as_deref())?;
     let key = KeyName::parse(&form.name).map_err(|_| Error::NotFound);
     let done = match key {
         Ok(key) => keys::revoke_of_org(&services, &principal, &name, &key).await.map(|_| ()),
         Err(e) => Err(e),
     };
-    match done {
-        Ok(()) => Ok(redirect(&back)),
-        Err(e) => refused(e, frame, &back),
-    }
+    back_or_refused(done, frame, &format!("/orgs/{name}/keys"))
 }
 
 #[derive(Debug, Deserialize)]
