@@ -1,5 +1,5 @@
 //! The benchmark's instruments: wrk (on any core, or pinned), nginx serving the same bytes, a
-//! process's CPU time.
+//! process's CPU time, and the instructions it executes (callgrind).
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -35,6 +35,40 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / per_second
 }
 
+/// The arguments that run a server under callgrind, counting nothing until told to, with its
+/// profiles in `dir`.
+pub fn callgrind_wrapper(dir: &std::path::Path) -> Vec<String> {
+    ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+        .map(String::from)
+        .into_iter()
+        .chain([format!("--callgrind-out-file={}/callgrind.%p", dir.display())])
+        .collect()
+}
+
+/// The instructions that the process `pid`, run with [`callgrind_wrapper`] writing to `dir`,
+/// executes (every thread, in user space) while `work` runs, and what `work` returns.
+pub fn instructions_during<T>(pid: u32, dir: &std::path::Path, work: impl FnOnce() -> T) -> (u64, T) {
+    let control = |args: &[&str]| {
+        let out = Command::new("callgrind_control").args(args).arg(pid.to_string()).output().expect("valgrind");
+        assert!(out.status.success(), "callgrind_control {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    control(&["--zero"]);
+    control(&["--instr=on"]);
+    let result = work();
+    control(&["--instr=off"]);
+    control(&["--dump"]);
+    // each dump is a part of its own, numbered: callgrind.PID.1, .2, …
+    let prefix = format!("callgrind.{pid}.");
+    let last = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix(&prefix)?.parse::<u32>().ok())
+        .max()
+        .expect("a callgrind dump");
+    let profile = std::fs::read_to_string(dir.join(format!("{prefix}{last}"))).unwrap();
+    let total = profile.lines().find_map(|l| l.strip_prefix("totals:")).expect("totals in the dump");
+    (total.trim().parse().unwrap(), result)
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -56,6 +90,12 @@ pub fn wrk_run(url: &str, seconds: u32) -> WrkRun {
         .args(["-t2", "-c64", &format!("-d{seconds}s"), url])
         .output()
         .expect("wrk (apt-get install wrk)");
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// wrk with one thread and 4 connections: enough for a server slowed down by valgrind.
+pub fn wrk_few(url: &str, seconds: u32) -> WrkRun {
+    let out = Command::new("wrk").args(["-t1", "-c4", &format!("-d{seconds}s"), url]).output().expect("wrk");
     parse_wrk(&String::from_utf8_lossy(&out.stdout))
 }
 

@@ -33,6 +33,8 @@ pub struct Server {
     data_dir: PathBuf,
     database_url: Option<String>,
     extra_env: Vec<(String, String)>,
+    /// A program the server runs under (e.g. valgrind), with its arguments; empty for none.
+    wrapper: Vec<String>,
 }
 
 impl Server {
@@ -53,14 +55,14 @@ impl Server {
             extra.extend(s3::settings(&s3::bucket(), "blobs"));
         }
         extra.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Self::spawn(dir, data_dir, None, repository, extra)
+        Self::spawn(dir, data_dir, None, repository, extra, Vec::new())
     }
 
     /// A server on a data dir prepared beforehand (`dir`/data), e.g. by `hexyard restore`.
     pub fn start_in(dir: tempfile::TempDir, repository: &str, extra_env: &[(&str, &str)]) -> Server {
         let data_dir = dir.path().join("data");
         let extra = extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Self::spawn(dir, data_dir, None, repository, extra)
+        Self::spawn(dir, data_dir, None, repository, extra, Vec::new())
     }
 
     /// A second server on this one's database, data dir (keys, secret, blobs) and repository,
@@ -71,10 +73,17 @@ impl Server {
 
     /// A replica with more settings.
     pub fn replica_with(&self, env: &[(&str, &str)]) -> Server {
+        self.replica_under(&[], env)
+    }
+
+    /// A replica run by another program (e.g. `valgrind --tool=callgrind`), which is given the
+    /// server's command line after `wrapper`.
+    pub fn replica_under(&self, wrapper: &[&str], env: &[(&str, &str)]) -> Server {
         let mut extra = self.extra_env.clone();
         extra.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let url = format!("postgres:///hexyard?host={}&user=hexyard", self.data_dir.join("postgres-run").display());
-        Self::spawn(tempfile::tempdir().unwrap(), self.data_dir.clone(), Some(url), &self.repository, extra)
+        let wrapper = wrapper.iter().map(|w| w.to_string()).collect();
+        Self::spawn(tempfile::tempdir().unwrap(), self.data_dir.clone(), Some(url), &self.repository, extra, wrapper)
     }
 
     fn spawn(
@@ -83,8 +92,16 @@ impl Server {
         database_url: Option<String>,
         repository: &str,
         extra_env: Vec<(String, String)>,
+        wrapper: Vec<String>,
     ) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_hexyard"));
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(env!("CARGO_BIN_EXE_hexyard"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_hexyard")),
+        };
         command
             .arg("serve")
             .envs(env(&data_dir, repository))
@@ -108,7 +125,7 @@ impl Server {
         let url = url.to_owned();
         // keep draining stdout so the server never blocks on it
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Server { child, url, repository: repository.to_owned(), dir, data_dir, database_url, extra_env }
+        Server { child, url, repository: repository.to_owned(), dir, data_dir, database_url, extra_env, wrapper }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -245,7 +262,8 @@ impl Server {
         let mut extra = self.extra_env.clone();
         extra.retain(|(k, _)| !env.iter().any(|(n, _)| n == k));
         extra.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Self::spawn(dir, self.data_dir.clone(), self.database_url.clone(), &self.repository, extra)
+        let wrapper = self.wrapper.clone();
+        Self::spawn(dir, self.data_dir.clone(), self.database_url.clone(), &self.repository, extra, wrapper)
     }
 
     fn stop(&mut self) {
