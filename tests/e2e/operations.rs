@@ -23,10 +23,15 @@ fn metrics_count_requests_publishes_downloads_rebuilds_caches_and_the_pool() {
 
     let key = server.user_with_key("alice", &[]);
     assert_eq!(server.publish(&key, &tarball("metered", "1.0.0", &[]), false).status, 201);
-    for _ in 0..3 {
+    for _ in 0..2 {
         assert_eq!(get(&format!("{}/repo/tarballs/metered-1.0.0.tar", server.url), &[]).status, 200);
     }
+    // repeated slashes are merged before routing: the same route
+    assert_eq!(get(&format!("{}//repo//tarballs///metered-1.0.0.tar", server.url), &[]).status, 200);
     assert_eq!(get(&format!("{}/no/such/page", server.url), &[]).status, 404);
+    // a path under a dispatching scope that names nothing is unmatched too, not a series of its own
+    assert_eq!(get(&format!("{}/repo/no/such/thing", server.url), &[]).status, 404);
+    assert_eq!(get(&format!("{}/repo/repos/acme/names", server.url), &[]).status, 404, "no such organization");
     let scraped = get(&url, &[("authorization", "Bearer s3cret-token")]);
     assert_eq!(scraped.status, 200);
     assert!(scraped.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
@@ -35,9 +40,11 @@ fn metrics_count_requests_publishes_downloads_rebuilds_caches_and_the_pool() {
     assert_eq!(series(&text, tarball_gets), Some(3.0), "{text}");
     let publishes = r#"hexyard_http_requests_total{method="POST",route="/api/publish",status="201"}"#;
     assert_eq!(series(&text, publishes), Some(1.0), "{text}");
+    let org_names = r#"hexyard_http_requests_total{method="GET",route="/repo/repos/{org}/names",status="404"}"#;
+    assert_eq!(series(&text, org_names), Some(1.0), "{text}");
     assert_eq!(
         series(&text, r#"hexyard_http_requests_total{method="GET",route="unmatched",status="404"}"#),
-        Some(1.0),
+        Some(2.0),
         "{text}"
     );
     let latency =

@@ -158,6 +158,9 @@ fn head_is_get_without_a_body_and_a_wrong_method_is_405() {
     assert_eq!(put.status, 405);
     assert!(["GET", "POST", "DELETE"].iter().all(|m| allow.contains(m)), "{allow}");
     assert_eq!(request("POST", &format!("{}/repo/names", server.url), &[], None).status, 405);
+    let post = request("POST", &format!("{}/repo/tarballs/plug-1.0.0.tar", server.url), &[], None);
+    assert_eq!((post.status, post.header("allow")), (405, Some("GET, HEAD")));
+    assert_eq!(request("POST", &format!("{}/repo/nothing", server.url), &[], None).status, 404);
     assert_eq!(get(&server.api("/nothing/here"), &[]).status, 404, "an unknown path is still a 404");
 }
 

@@ -130,6 +130,39 @@ pub async fn reject_control_characters(
     next.call(req).await
 }
 
+/// The middleware that merges repeated slashes in the path (`//repo//names` is `/repo/names`)
+/// and keeps a trailing one, as actix's `NormalizePath` does with `MergeOnly`. That one runs a
+/// regex over every path; this one scans for `//` and touches nothing when there is none, the
+/// path of nearly every request.
+pub async fn merge_slashes(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.path().contains("//")
+        && let Some(uri) = merged_slashes(req.uri())
+    {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+    next.call(req).await
+}
+
+/// The URI with each run of slashes in its path made one, and its query as it was.
+fn merged_slashes(uri: &actix_web::http::Uri) -> Option<actix_web::http::Uri> {
+    let mut path = String::with_capacity(uri.path().len());
+    for c in uri.path().chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    if let Some(query) = uri.query() {
+        path = format!("{path}?{query}");
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path.parse().ok()?);
+    actix_web::http::Uri::from_parts(parts).ok()
+}
+
 fn control_character_in(path: &str, query: &str) -> Option<(String, String)> {
     use hexyard_core::text::{forbidden_in_line as forbidden_char, message};
     if let Some(c) = forbidden_char(&percent_decoded(path)) {
@@ -177,5 +210,14 @@ mod tests {
         assert_eq!(found("/api/packages", "se%01arch=x").map(|f| f.0).as_deref(), Some("query"));
         // a lone % or a bad escape is text, not an error
         assert_eq!(found("/api/users/100%", "q=%zz"), None);
+    }
+
+    #[test]
+    fn runs_of_slashes_are_merged_and_the_query_and_a_trailing_slash_kept() {
+        let merged = |uri: &str| super::merged_slashes(&uri.parse().unwrap()).map(|u| u.to_string());
+        assert_eq!(merged("//repo///names").as_deref(), Some("/repo/names"));
+        assert_eq!(merged("/api//packages/?search=a//b&page=2").as_deref(), Some("/api/packages/?search=a//b&page=2"));
+        assert_eq!(merged("http://host:4000//x//").as_deref(), Some("http://host:4000/x/"));
+        assert_eq!(merged("/a//b?").as_deref(), Some("/a/b?"));
     }
 }

@@ -14,7 +14,7 @@ pub mod routes;
 pub mod server;
 pub mod views;
 
-use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 use hexyard_service::Services;
 
@@ -76,7 +76,7 @@ pub fn app(
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(extract::reject_control_characters))
         .wrap(from_fn(media::negotiate_errors))
-        .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+        .wrap(from_fn(extract::merge_slashes))
         .wrap(from_fn(observe::head_as_get))
         .wrap(from_fn(observe::log_requests))
 }

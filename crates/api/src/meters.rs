@@ -73,7 +73,7 @@ impl Worker {
 
     /// The tally of a request not seen on this path before (`route` finds its pattern).
     fn tally_for(&mut self, method: &str, path: &str, status: u16, route: Option<String>) -> usize {
-        let route = route.unwrap_or_else(|| "unmatched".to_owned());
+        let route = route.unwrap_or_else(|| UNMATCHED.to_owned());
         let key = (Box::<str>::from(method), route, status);
         let index = match self.series.get(&key) {
             Some(&index) => index,
@@ -101,6 +101,27 @@ impl Worker {
         self.paths.entry(path.into()).or_default().push((method.into(), status, index));
         index
     }
+}
+
+/// The route label of requests that no route takes.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The route pattern that a handler dispatching by itself (one handler for a scope) names, for
+/// the `route` label.
+#[derive(Debug, Clone, Copy)]
+struct Route(&'static str);
+
+/// Names the route pattern of a request that no resource pattern matched (when meters are kept).
+pub fn set_route(req: &actix_web::HttpRequest, pattern: &'static str) {
+    if hexyard_service::meters::on() {
+        actix_web::HttpMessage::extensions_mut(req).insert(Route(pattern));
+    }
+}
+
+/// A request's route label: the pattern its handler named, or its resource's pattern.
+pub fn route_of(req: &actix_web::HttpRequest) -> Option<String> {
+    let named = actix_web::HttpMessage::extensions(req).get::<Route>().map(|r| r.0.to_owned());
+    named.or_else(|| req.match_pattern())
 }
 
 thread_local! {

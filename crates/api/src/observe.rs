@@ -89,7 +89,7 @@ pub async fn log_requests(
         Err(e) => (e.as_response_error().status_code().as_u16(), None),
     };
     let elapsed = started.elapsed().as_secs_f64();
-    crate::meters::record(&method, &path, status, elapsed, || request.and_then(actix_web::HttpRequest::match_pattern));
+    crate::meters::record(&method, &path, status, elapsed, || request.and_then(crate::meters::route_of));
     let duration_ms = elapsed * 1000.0;
     span.in_scope(|| tracing::info!(target: "hexyard::access", method, path, status, duration_ms, "request"));
     let mut response = outcome?;

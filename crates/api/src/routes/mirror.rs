@@ -25,14 +25,32 @@ async fn dispatch(services: web::Data<Services>, req: HttpRequest) -> HttpRespon
         return HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish();
     }
     let path = req.path().strip_prefix("/mirror/").unwrap_or_default();
+    let route = |pattern| crate::meters::set_route(&req, pattern);
     match path.split_once('/') {
-        Some(("tarballs", file)) if !file.contains('/') => get_tarball(services, &req, file).await,
-        Some(("packages" | "docs" | "installs", file)) if !file.is_empty() && !file.contains('/') => {
+        Some(("tarballs", file)) if !file.contains('/') => {
+            route("/mirror/tarballs/{file}");
+            get_tarball(services, &req, file).await
+        }
+        Some((kind @ ("packages" | "docs" | "installs"), file)) if !file.is_empty() && !file.contains('/') => {
+            route(match kind {
+                "packages" => "/mirror/packages/{name}",
+                "docs" => "/mirror/docs/{file}",
+                _ => "/mirror/installs/{file}",
+            });
             get_resource(services, &req, path).await
         }
-        None if path == "names" || path == "versions" => get_resource(services, &req, path).await,
-        None if path == "public_key" => get_public_key(services, &req).await,
-        _ => text(StatusCode::NOT_FOUND, "not found"),
+        None if path == "names" || path == "versions" => {
+            route(if path == "names" { "/mirror/names" } else { "/mirror/versions" });
+            get_resource(services, &req, path).await
+        }
+        None if path == "public_key" => {
+            route("/mirror/public_key");
+            get_public_key(services, &req).await
+        }
+        _ => {
+            route(crate::meters::UNMATCHED);
+            text(StatusCode::NOT_FOUND, "not found")
+        }
     }
 }
 

@@ -8,7 +8,6 @@ use std::time::SystemTime;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HttpDate};
-use actix_web::web::{get, resource};
 use actix_web::{HttpRequest, HttpResponse, web};
 use hexyard_service::registry::tarball_bytes;
 use hexyard_service::{RepositoryRegistry, Services, authz};
@@ -17,24 +16,104 @@ use crate::error::ApiError;
 use crate::media::if_none_match;
 use crate::principal::{authenticate, origin};
 
+/// One handler for the whole scope, dispatching on the path itself (as `/mirror` does): the
+/// hot path, a tarball or a registry resource, runs no route pattern's regex.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/repos/{org}").configure(routes)).configure(routes);
+    cfg.default_service(web::to(dispatch));
 }
 
-fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/names").route(get().to(get_names)))
-        .service(resource("/versions").route(get().to(get_versions)))
-        .service(resource("/packages/{name}").route(get().to(get_package)))
-        .service(resource("/tarballs/{file}").route(get().to(get_tarball)))
-        .service(resource("/docs/{file}").route(get().to(get_docs)))
-        .service(resource("/public_key").route(get().to(get_public_key)));
+/// What a path under `/repo` (or `/repo/repos/ORG`) names.
+#[derive(Debug, PartialEq, Eq)]
+enum Target<'a> {
+    Names,
+    Versions,
+    PublicKey,
+    Package(&'a str),
+    Tarball(&'a str),
+    Docs(&'a str),
+}
+
+impl Target<'_> {
+    /// The route's pattern, the label `/metrics` counts it under.
+    fn pattern(&self, org: bool) -> &'static str {
+        match (self, org) {
+            (Target::Names, false) => "/repo/names",
+            (Target::Names, true) => "/repo/repos/{org}/names",
+            (Target::Versions, false) => "/repo/versions",
+            (Target::Versions, true) => "/repo/repos/{org}/versions",
+            (Target::PublicKey, false) => "/repo/public_key",
+            (Target::PublicKey, true) => "/repo/repos/{org}/public_key",
+            (Target::Package(_), false) => "/repo/packages/{name}",
+            (Target::Package(_), true) => "/repo/repos/{org}/packages/{name}",
+            (Target::Tarball(_), false) => "/repo/tarballs/{file}",
+            (Target::Tarball(_), true) => "/repo/repos/{org}/tarballs/{file}",
+            (Target::Docs(_), false) => "/repo/docs/{file}",
+            (Target::Docs(_), true) => "/repo/repos/{org}/docs/{file}",
+        }
+    }
+}
+
+/// The organization (if any) and the target of a path after `/repo`; `None` for a path that
+/// names nothing.
+fn parse(rest: &str) -> Option<(Option<&str>, Target<'_>)> {
+    fn segment(s: &str) -> Option<&str> {
+        Some(s).filter(|s| !s.is_empty() && !s.contains('/'))
+    }
+    let rest = rest.strip_prefix('/')?;
+    let (org, rest) = match rest.strip_prefix("repos/") {
+        Some(under) => {
+            let (org, rest) = under.split_once('/')?;
+            (Some(segment(org)?), rest)
+        }
+        None => (None, rest),
+    };
+    let target = match rest.split_once('/') {
+        None if rest == "names" => Target::Names,
+        None if rest == "versions" => Target::Versions,
+        None if rest == "public_key" => Target::PublicKey,
+        Some(("packages", name)) => Target::Package(segment(name)?),
+        Some(("tarballs", file)) => Target::Tarball(segment(file)?),
+        Some(("docs", file)) => Target::Docs(segment(file)?),
+        _ => return None,
+    };
+    Some((org, target))
+}
+
+async fn dispatch(services: web::Data<Services>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // the path as the routes saw it: percent-escapes decoded, but for `%`, `/` and `+`
+    let path = req.match_info().as_str().strip_prefix("/repo").unwrap_or_default();
+    let Some((org, target)) = parse(path) else {
+        crate::meters::set_route(&req, crate::meters::UNMATCHED);
+        return Err(ApiError::not_found());
+    };
+    crate::meters::set_route(&req, target.pattern(org.is_some()));
+    if req.method() != actix_web::http::Method::GET {
+        // HEAD arrives here as GET (see `head_as_get`)
+        return Ok(HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish());
+    }
+    let repo = match repo_of(&services, org, &req).await {
+        Ok(repo) => repo,
+        Err(response) => return Ok(response),
+    };
+    match target {
+        Target::Names => Ok(resource_response(&repo, "names", &req)),
+        Target::Versions => Ok(resource_response(&repo, "versions", &req)),
+        Target::Package(name) => Ok(resource_response(&repo, &format!("packages/{name}"), &req)),
+        Target::PublicKey => Ok(HttpResponse::Ok().content_type("application/x-pem-file").body(repo.public_key_pem())),
+        Target::Tarball(file) => get_tarball(&services, &repo, file, &req).await,
+        Target::Docs(file) => get_docs(&services, &repo, file, &req).await,
+    }
 }
 
 /// The repository of a request: the public one, or an organization's under `/repos/{org}`,
 /// which answers only members whose credentials reach it. Everyone else gets a 404 — never a
 /// 401, which would start mix's interactive sign-in.
-async fn repo_of(services: &Services, req: &HttpRequest) -> Result<Arc<RepositoryRegistry>, HttpResponse> {
-    let Some(org) = req.match_info().get("org") else { return Ok(services.public().clone()) };
+async fn repo_of(
+    services: &Services,
+    org: Option<&str>,
+    req: &HttpRequest,
+) -> Result<Arc<RepositoryRegistry>, HttpResponse> {
+    let Some(org) = org else { return Ok(services.public().clone()) };
     if hexyard_core::RepositoryName::parse(org).is_err() {
         return Err(repo_not_found());
     }
@@ -49,28 +128,6 @@ async fn repo_of(services: &Services, req: &HttpRequest) -> Result<Arc<Repositor
         Ok(true) => Ok(repo),
         Ok(false) => Err(repo_not_found()),
         Err(e) => Err(actix_web::ResponseError::error_response(&ApiError::from(e))),
-    }
-}
-
-async fn get_names(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
-    match repo_of(&services, &req).await {
-        Ok(repo) => resource_response(&repo, "names", &req),
-        Err(response) => response,
-    }
-}
-
-async fn get_versions(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
-    match repo_of(&services, &req).await {
-        Ok(repo) => resource_response(&repo, "versions", &req),
-        Err(response) => response,
-    }
-}
-
-async fn get_package(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
-    let name = req.match_info().get("name").unwrap_or_default().to_owned();
-    match repo_of(&services, &req).await {
-        Ok(repo) => resource_response(&repo, &format!("packages/{name}"), &req),
-        Err(response) => response,
     }
 }
 
@@ -109,24 +166,24 @@ fn repo_not_found() -> HttpResponse {
     HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found")
 }
 
-async fn get_tarball(services: web::Data<Services>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let repo = match repo_of(&services, &req).await {
-        Ok(repo) => repo,
-        Err(response) => return Ok(response),
-    };
-    let file = req.match_info().get("file").unwrap_or_default();
+async fn get_tarball(
+    services: &Services,
+    repo: &RepositoryRegistry,
+    file: &str,
+    req: &HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let Some(stem) = file.strip_suffix(".tar") else { return Ok(repo_not_found()) };
     let Some(tarball) = repo.tarball(stem) else { return Ok(repo_not_found()) };
     let mut builder = HttpResponse::Ok();
     builder
         .insert_header((header::ETAG, tarball.etag.as_str()))
-        .insert_header((header::CACHE_CONTROL, cache_control(&repo, 3600)));
+        .insert_header((header::CACHE_CONTROL, cache_control(repo, 3600)));
     if if_none_match(req.headers(), &tarball.etag) {
         // hex.pm counts a revalidated download too
         services.downloads.record(repo.id, stem);
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
-    match tarball_bytes(&services, &tarball).await? {
+    match tarball_bytes(services, &tarball).await? {
         Some(bytes) => {
             services.downloads.record(repo.id, stem);
             Ok(builder.content_type("application/octet-stream").body(bytes))
@@ -135,32 +192,60 @@ async fn get_tarball(services: web::Data<Services>, req: HttpRequest) -> Result<
     }
 }
 
-async fn get_public_key(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
-    match repo_of(&services, &req).await {
-        Ok(repo) => HttpResponse::Ok().content_type("application/x-pem-file").body(repo.public_key_pem()),
-        Err(response) => response,
-    }
-}
-
 /// `/repo/docs/NAME-VERSION.tar.gz`: a release's docs tarball as uploaded.
-async fn get_docs(services: web::Data<Services>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let repo = match repo_of(&services, &req).await {
-        Ok(repo) => repo,
-        Err(response) => return Ok(response),
-    };
-    let file = req.match_info().get("file").unwrap_or_default();
+async fn get_docs(
+    services: &Services,
+    repo: &RepositoryRegistry,
+    file: &str,
+    req: &HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let parsed = file.strip_suffix(".tar.gz").and_then(hexyard_core::parse_release);
     let Some((name, version)) = parsed else { return Ok(repo_not_found()) };
-    let Some(bytes) = hexyard_service::docs::tarball(&services, &repo, &name, &version).await? else {
+    let Some(bytes) = hexyard_service::docs::tarball(services, repo, &name, &version).await? else {
         return Ok(repo_not_found());
     };
     let etag = crate::media::etag_of(&bytes);
     let mut builder = HttpResponse::Ok();
     builder
         .insert_header((header::ETAG, etag.as_str()))
-        .insert_header((header::CACHE_CONTROL, cache_control(&repo, 60)));
+        .insert_header((header::CACHE_CONTROL, cache_control(repo, 60)));
     if if_none_match(req.headers(), &etag) {
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
     Ok(builder.content_type("application/octet-stream").body(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Target, parse};
+
+    #[test]
+    fn paths_under_repo_name_their_targets_and_nothing_else() {
+        assert_eq!(parse("/names"), Some((None, Target::Names)));
+        assert_eq!(parse("/versions"), Some((None, Target::Versions)));
+        assert_eq!(parse("/public_key"), Some((None, Target::PublicKey)));
+        assert_eq!(parse("/packages/foo"), Some((None, Target::Package("foo"))));
+        assert_eq!(parse("/tarballs/foo-1.0.0.tar"), Some((None, Target::Tarball("foo-1.0.0.tar"))));
+        assert_eq!(parse("/docs/foo-1.0.0.tar.gz"), Some((None, Target::Docs("foo-1.0.0.tar.gz"))));
+        assert_eq!(parse("/repos/acme/names"), Some((Some("acme"), Target::Names)));
+        assert_eq!(parse("/repos/acme/tarballs/x-1.0.0.tar"), Some((Some("acme"), Target::Tarball("x-1.0.0.tar"))));
+        for nothing in [
+            "",
+            "/",
+            "/names/",
+            "/packages",
+            "/packages/",
+            "/packages/foo/",
+            "/packages/foo/bar",
+            "/tarballs/",
+            "/repos/acme",
+            "/repos/acme/",
+            "/repos//names",
+            "/repos/acme/repos/beta/names",
+            "/other",
+            "names",
+        ] {
+            assert_eq!(parse(nothing), None, "{nothing:?}");
+        }
+    }
 }
