@@ -3,7 +3,8 @@
 //! 1. publish latency, p50 and p99 over sequential publishes of new packages, with 100 and
 //!    with 10,000 packages already in the registry;
 //! 2. reads: wrk against `/repo/packages/NAME` and a tarball, and against nginx serving the
-//!    same bytes from a directory, in the same run; the ratio is hexyard over nginx;
+//!    same bytes from a directory, in the same run; the ratio is hexyard over nginx (also
+//!    alone, with 100 packages: `--reads`);
 //! 3. search latency (p50, p95 over sequential `GET /api/packages?search=`) with all the
 //!    packages loaded: a single word, several words, `depends:`;
 //! 4. what counting downloads costs: wrk against a tarball on the server (counting) and on a
@@ -77,6 +78,14 @@ fn main() {
         preload(&server, &key, 0, large);
         println!("\n== hexyard benchmark: pages ==");
         for line in measure_pages(&server, large) {
+            println!("{line}");
+        }
+        return;
+    }
+    if std::env::args().any(|a| a == "--reads") {
+        preload(&server, &key, 0, 100);
+        println!("\n== hexyard benchmark: reads ==");
+        for line in compare_reads(&server) {
             println!("{line}");
         }
         return;

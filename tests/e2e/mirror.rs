@@ -253,6 +253,9 @@ fn concurrent_misses_make_one_upstream_request() {
     assert_eq!(get(&url, &[]).status, 200);
     assert!(metric(&server, "hexyard_mirror_hits_total") >= 1.0);
     assert!(metric(&server, "hexyard_mirror_cache_bytes") >= bytes);
+    // the requests by route: the pattern, not a series per tarball
+    let route = r#"hexyard_http_requests_total{method="GET",route="/mirror/tarballs/{file}",status="200"}"#;
+    assert_eq!(metric(&server, route), 101.0);
 }
 
 #[test]

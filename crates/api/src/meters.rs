@@ -106,22 +106,13 @@ impl Worker {
 /// The route label of requests that no route takes.
 pub const UNMATCHED: &str = "unmatched";
 
-/// The route pattern that a handler dispatching by itself (one handler for a scope) names, for
-/// the `route` label.
-#[derive(Debug, Clone, Copy)]
-struct Route(&'static str);
-
-/// Names the route pattern of a request that no resource pattern matched (when meters are kept).
-pub fn set_route(req: &actix_web::HttpRequest, pattern: &'static str) {
-    if hexyard_service::meters::on() {
-        actix_web::HttpMessage::extensions_mut(req).insert(Route(pattern));
-    }
-}
-
-/// A request's route label: the pattern its handler named, or its resource's pattern.
+/// A request's route label: the pattern of the route that took it. (Asked only for a path that
+/// a worker has not seen before: nothing is looked up for the paths it has.)
 pub fn route_of(req: &actix_web::HttpRequest) -> Option<String> {
-    let named = actix_web::HttpMessage::extensions(req).get::<Route>().map(|r| r.0.to_owned());
-    named.or_else(|| req.match_pattern())
+    match crate::routes::dispatched_pattern(req.match_info().as_str()) {
+        Some(pattern) => Some(pattern.to_owned()),
+        None => req.match_pattern(),
+    }
 }
 
 thread_local! {

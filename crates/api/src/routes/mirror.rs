@@ -19,38 +19,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(dispatch));
 }
 
+/// What a path after `/mirror` names.
+enum Target<'a> {
+    Tarball(&'a str),
+    /// a resource, by its path in the upstream repository
+    Resource(&'a str),
+    PublicKey,
+}
+
+/// The route pattern and the target of a path after `/mirror`; `None` for one that names nothing.
+fn parse(rest: &str) -> Option<(&'static str, Target<'_>)> {
+    let path = rest.strip_prefix('/')?;
+    let file = |f: &str| !f.is_empty() && !f.contains('/');
+    Some(match path.split_once('/') {
+        Some(("tarballs", name)) if !name.contains('/') => ("/mirror/tarballs/{file}", Target::Tarball(name)),
+        Some(("packages", name)) if file(name) => ("/mirror/packages/{name}", Target::Resource(path)),
+        Some(("docs", name)) if file(name) => ("/mirror/docs/{file}", Target::Resource(path)),
+        Some(("installs", name)) if file(name) => ("/mirror/installs/{file}", Target::Resource(path)),
+        None if path == "names" => ("/mirror/names", Target::Resource(path)),
+        None if path == "versions" => ("/mirror/versions", Target::Resource(path)),
+        None if path == "public_key" => ("/mirror/public_key", Target::PublicKey),
+        _ => return None,
+    })
+}
+
+/// The route pattern of a path after `/mirror`, for the meters.
+pub fn pattern(rest: &str) -> &'static str {
+    parse(rest).map_or(crate::meters::UNMATCHED, |(pattern, _)| pattern)
+}
+
 async fn dispatch(services: web::Data<Services>, req: HttpRequest) -> HttpResponse {
     if req.method() != actix_web::http::Method::GET {
         // HEAD arrives here as GET (see `head_as_get`)
         return HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish();
     }
-    let path = req.path().strip_prefix("/mirror/").unwrap_or_default();
-    let route = |pattern| crate::meters::set_route(&req, pattern);
-    match path.split_once('/') {
-        Some(("tarballs", file)) if !file.contains('/') => {
-            route("/mirror/tarballs/{file}");
-            get_tarball(services, &req, file).await
-        }
-        Some((kind @ ("packages" | "docs" | "installs"), file)) if !file.is_empty() && !file.contains('/') => {
-            route(match kind {
-                "packages" => "/mirror/packages/{name}",
-                "docs" => "/mirror/docs/{file}",
-                _ => "/mirror/installs/{file}",
-            });
-            get_resource(services, &req, path).await
-        }
-        None if path == "names" || path == "versions" => {
-            route(if path == "names" { "/mirror/names" } else { "/mirror/versions" });
-            get_resource(services, &req, path).await
-        }
-        None if path == "public_key" => {
-            route("/mirror/public_key");
-            get_public_key(services, &req).await
-        }
-        _ => {
-            route(crate::meters::UNMATCHED);
-            text(StatusCode::NOT_FOUND, "not found")
-        }
+    match parse(req.path().strip_prefix("/mirror").unwrap_or_default()) {
+        Some((_, Target::Tarball(file))) => get_tarball(services, &req, file).await,
+        Some((_, Target::Resource(path))) => get_resource(services, &req, path).await,
+        Some((_, Target::PublicKey)) => get_public_key(services, &req).await,
+        None => text(StatusCode::NOT_FOUND, "not found"),
     }
 }
 

@@ -38,6 +38,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/v1").wrap(from_fn(crate::rate_limit::limit)).configure(v1::configure));
 }
 
+/// The route pattern of a path in a scope that one handler dispatches by itself (`/repo`,
+/// `/mirror`): the meters' `route` label, which no resource pattern gives there. `None` for
+/// every other path.
+pub fn dispatched_pattern(path: &str) -> Option<&'static str> {
+    let under = |scope: &str| path.strip_prefix(scope).filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    match (under("/repo"), under("/mirror")) {
+        (Some(rest), _) => Some(repo::pattern(rest)),
+        (_, Some(rest)) => Some(mirror::pattern(rest)),
+        _ => None,
+    }
+}
+
 fn api(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/openapi.json").route(get().to(openapi)))
         .service(resource("/users").route(post().to(users::create_user)))

@@ -79,14 +79,15 @@ fn parse(rest: &str) -> Option<(Option<&str>, Target<'_>)> {
     Some((org, target))
 }
 
+/// The route pattern of a path after `/repo`, for the meters.
+pub fn pattern(rest: &str) -> &'static str {
+    parse(rest).map_or(crate::meters::UNMATCHED, |(org, target)| target.pattern(org.is_some()))
+}
+
 async fn dispatch(services: web::Data<Services>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     // the path as the routes saw it: percent-escapes decoded, but for `%`, `/` and `+`
     let path = req.match_info().as_str().strip_prefix("/repo").unwrap_or_default();
-    let Some((org, target)) = parse(path) else {
-        crate::meters::set_route(&req, crate::meters::UNMATCHED);
-        return Err(ApiError::not_found());
-    };
-    crate::meters::set_route(&req, target.pattern(org.is_some()));
+    let Some((org, target)) = parse(path) else { return Err(ApiError::not_found()) };
     if req.method() != actix_web::http::Method::GET {
         // HEAD arrives here as GET (see `head_as_get`)
         return Ok(HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish());
