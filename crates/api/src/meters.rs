@@ -55,7 +55,9 @@ type PathSeries = (Box<str>, u16, usize);
 /// A worker's tallies (shared only with [`flush`]), and which of them a path's requests go to.
 struct Worker {
     tallies: Arc<Mutex<Vec<Tally>>>,
-    paths: HashMap<Box<str>, Vec<PathSeries>>,
+    /// (hashed with foldhash, not SipHash: this lookup is on every request, and its size is
+    /// capped, so a flood of paths only starts it afresh)
+    paths: HashMap<Box<str>, Vec<PathSeries>, foldhash::fast::RandomState>,
     /// (method, route, status) → tally
     series: HashMap<(Box<str>, String, u16), usize>,
 }
@@ -68,7 +70,7 @@ impl Worker {
     fn new() -> Worker {
         let tallies = Arc::new(Mutex::new(Vec::new()));
         WORKERS.lock().unwrap_or_else(PoisonError::into_inner).push(tallies.clone());
-        Worker { tallies, paths: HashMap::new(), series: HashMap::new() }
+        Worker { tallies, paths: HashMap::default(), series: HashMap::new() }
     }
 
     /// The tally of a request not seen on this path before (`route` finds its pattern).
