@@ -2,7 +2,7 @@
 //! process's CPU time, and the instructions it executes (callgrind).
 
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Pins a process (every thread of it) to one CPU.
 pub fn pin(pid: u32, cpu: u32) {
@@ -16,10 +16,21 @@ pub fn pin(pid: u32, cpu: u32) {
 
 /// wrk (one thread) on CPU 0.
 pub fn wrk_pinned(url: &str, seconds: u32) -> WrkRun {
-    let out = Command::new("taskset")
-        .args(["-c", "0", "wrk", "-t1", "-c64", &format!("-d{seconds}s"), url])
-        .output()
-        .expect("taskset and wrk");
+    run_wrk(Some(0), 1, 64, seconds, url)
+}
+
+/// wrk with `threads` and `connections` for `seconds`, pinned to a CPU or not.
+fn run_wrk(cpu: Option<u32>, threads: u32, connections: u32, seconds: u32, url: &str) -> WrkRun {
+    let mut command = match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &cpu.to_string(), "wrk"]);
+            command
+        }
+        None => Command::new("wrk"),
+    };
+    command.args([&format!("-t{threads}"), &format!("-c{connections}"), &format!("-d{seconds}s"), url]);
+    let out = command.output().expect("wrk (apt-get install wrk) and taskset");
     parse_wrk(&String::from_utf8_lossy(&out.stdout))
 }
 
@@ -86,17 +97,12 @@ pub struct WrkRun {
 
 /// wrk for `seconds` with 64 connections.
 pub fn wrk_run(url: &str, seconds: u32) -> WrkRun {
-    let out = Command::new("wrk")
-        .args(["-t2", "-c64", &format!("-d{seconds}s"), url])
-        .output()
-        .expect("wrk (apt-get install wrk)");
-    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+    run_wrk(None, 2, 64, seconds, url)
 }
 
 /// wrk with one thread and 4 connections: enough for a server slowed down by valgrind.
 pub fn wrk_few(url: &str, seconds: u32) -> WrkRun {
-    let out = Command::new("wrk").args(["-t1", "-c4", &format!("-d{seconds}s"), url]).output().expect("wrk");
-    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+    run_wrk(None, 1, 4, seconds, url)
 }
 
 pub fn parse_wrk(text: &str) -> WrkRun {
@@ -136,11 +142,7 @@ impl Nginx {
             .arg(dir.join("error.log"))
             .spawn()
             .expect("nginx (apt-get install nginx)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::support::wait_for_port(port, Duration::from_secs(10), "nginx");
         Nginx(child)
     }
 }

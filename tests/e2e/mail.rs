@@ -27,11 +27,7 @@ impl SmtpServer {
             .arg(&maildir)
             .spawn()
             .expect("python3 with aiosmtpd is needed: pip install aiosmtpd (scripts/test does)");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::support::wait_for_port(port, Duration::from_secs(15), "aiosmtpd");
         SmtpServer { child, port, maildir, _dir: dir }
     }
 

@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{get, request, which};
 
@@ -30,11 +30,7 @@ fn start_moto() -> String {
         .unwrap();
     CHILD.set(std::sync::Mutex::new(child)).ok();
     let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::support::wait_for_port(port, Duration::from_secs(30), "moto_server");
     url
 }
 

@@ -19,6 +19,16 @@ pub fn fixtures() -> PathBuf {
     }
 }
 
+/// Waits until something (`what`, for the failure message) accepts connections on `port` of
+/// 127.0.0.1, at most `within`.
+pub fn wait_for_port(port: u16, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn fixture_tarball(file: &str) -> Vec<u8> {
     std::fs::read(fixtures().join("tarballs").join(file)).unwrap()
 }
